@@ -1,0 +1,92 @@
+"""The assembly point: build the PTB Application with handlers, database and commands."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import BotCommand, Update
+from telegram.ext import (
+    AIORateLimiter,
+    ApplicationBuilder,
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+from telegram.request import BaseRequest
+
+from bot.coaching import texts
+from bot.config import Settings
+from bot.context import DB_KEY, SETTINGS_KEY, BandCoachApp, BandCoachContext
+from handlers import common, errors, onboarding
+from handlers.keyboards import ONBOARDING, SETTINGS_MENU
+from storage.db import Database
+from storage.migrate import upgrade
+
+logger = logging.getLogger(__name__)
+
+# Updates from different users are handled concurrently; state changes are atomic in the DB.
+CONCURRENT_UPDATES = 32
+
+
+def build_handlers() -> list[BaseHandler[Update, BandCoachContext, Any]]:
+    """Return every handler in the order it is tried; order matters, first match wins."""
+    new_messages = filters.UpdateType.MESSAGE
+    return [
+        # Commands first, so a command is never mistaken for typed input.
+        CommandHandler("start", onboarding.start, filters=new_messages),
+        CommandHandler("help", common.help_command, filters=new_messages),
+        # Buttons, by the prefix of their callback data.
+        CallbackQueryHandler(onboarding.on_button, pattern=rf"^{ONBOARDING}:"),
+        CallbackQueryHandler(onboarding.on_settings_menu, pattern=rf"^{SETTINGS_MENU}:"),
+        # Typed text goes to whatever the user's stored state is waiting for.
+        MessageHandler(new_messages & filters.TEXT & ~filters.COMMAND, common.on_text),
+        # Catch-alls last: unknown commands, buttons and message kinds get a friendly pointer.
+        MessageHandler(new_messages & filters.COMMAND, common.unknown_command),
+        CallbackQueryHandler(common.unknown_button),
+        MessageHandler(new_messages, common.unsupported),
+    ]
+
+
+async def post_init(app: BandCoachApp) -> None:
+    """Migrate the database and publish the command menu; runs before the first update."""
+    await upgrade(app.bot_data[DB_KEY])
+    await app.bot.set_my_commands([BotCommand(name, desc) for name, desc in texts.COMMANDS])
+    logger.info("Band Coach is ready as @%s", app.bot.username)
+
+
+async def post_shutdown(app: BandCoachApp) -> None:
+    """Close the database pool."""
+    await app.bot_data[DB_KEY].dispose()
+
+
+def build_application(
+    settings: Settings,
+    *,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+) -> BandCoachApp:
+    """Build the Application: handlers, error handler, DB, rate limiter and lifecycle hooks."""
+    builder = (
+        ApplicationBuilder()
+        .token(settings.require_token())
+        .base_url(settings.telegram_api_base_url)
+        .context_types(ContextTypes(context=BandCoachContext))
+        .rate_limiter(AIORateLimiter())
+        .concurrent_updates(CONCURRENT_UPDATES)
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+    )
+    if request is not None:
+        builder = builder.request(request)
+    if get_updates_request is not None:
+        builder = builder.get_updates_request(get_updates_request)
+    app: BandCoachApp = builder.build()  # type: ignore[assignment]
+    app.bot_data[SETTINGS_KEY] = settings
+    app.bot_data[DB_KEY] = Database(settings.async_database_url())
+    app.add_handlers(build_handlers())
+    app.add_error_handler(errors.on_error)
+    return app

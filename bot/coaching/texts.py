@@ -1,0 +1,109 @@
+"""What the bot says: onboarding, help, safety and fallback copy."""
+
+from __future__ import annotations
+
+from datetime import time
+
+from bot.coaching.profile import BAND_LABELS, GOALS, NO_BAND, format_days
+
+# (command, description) in the order /help and Telegram's menu show them.
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("start", "Set up Band Coach or change your settings"),
+    ("help", "What I can do"),
+)
+
+ONBOARDING_STEPS: tuple[str, ...] = ("goal", "band", "schedule", "timezone")
+
+INTRO = (
+    "👋 Hi {name}! I'm Band Coach. I walk you through a short mini-band warm-up for your "
+    "glutes and upper back, nudge you 3 times a week, and adjust your plan from your reps "
+    "and how your back feels."
+)
+
+SAFETY = (
+    "⚠️ Band Coach is not medical advice. Stop at once if you feel sharp pain, and see a "
+    "professional if pain persists."
+)
+
+QUESTIONS: dict[str, str] = {
+    "goal": "What's your main goal?",
+    "band": (
+        "Which mini-band do you have? From lightest to heaviest: yellow, green, blue, black.\n"
+        "New to bands? Yellow or green is a good start."
+    ),
+    "schedule": (
+        "When should I nudge you? Three sessions a week is the minimum that works.\n"
+        "Tap a schedule, or type a time like 06:30 for Mon, Wed and Fri."
+    ),
+    "timezone": (
+        "Last one: your time zone, so reminders arrive at your local time.\n"
+        "Tap one, or type its name (e.g. Europe/Berlin or just Berlin). "
+        "You can change it later."
+    ),
+}
+
+TAP_PLEASE = "Please tap one of the buttons below 👇 (or send /help)."
+UNKNOWN_ZONE = (
+    "I couldn't find a time zone called “{text}”. Type a name like Europe/Berlin or "
+    "America/New_York, or tap one below."
+)
+BAD_TIME = "“{text}” isn't a time I understand. Type it like 06:30 or 7:30pm, or tap a schedule."
+STALE_BUTTON = "That button is out of date. Here's where we are now."
+ALREADY_DONE = "Already saved ✓"
+UNKNOWN_BUTTON = "That button no longer works. Send /help to see what I can do."
+NEED_START = "Hi! Send /start to set up Band Coach first."
+UNKNOWN_TEXT = "I didn't catch that. Send /help to see what I can do."
+UNKNOWN_COMMAND = "I don't know {command}. Here's what I can do:\n\n{commands}"
+UNSUPPORTED = "I can only read text and button taps. Send /help to see what I can do."
+KEPT = "👍 Nothing changed. Send /help any time."
+ERROR = (
+    "Sorry, something went wrong on my side. Everything you logged so far is saved; "
+    "please try again in a moment."
+)
+
+
+def progress(step: str) -> str:
+    """Return 'Step 2 of 4' for an onboarding step."""
+    return f"Step {ONBOARDING_STEPS.index(step) + 1} of {len(ONBOARDING_STEPS)}"
+
+
+def question(step: str, *, intro: str | None = None) -> str:
+    """Return an onboarding question with its progress line (and the intro before the first)."""
+    body = f"{progress(step)} · {QUESTIONS[step]}"
+    return f"{intro}\n\n{body}" if intro else body
+
+
+def band_label(band: str | None) -> str:
+    """Return a band colour for display."""
+    return BAND_LABELS.get(band or NO_BAND, "No band yet")
+
+
+def schedule_label(days_mask: int, at: time, enabled: bool) -> str:
+    """Return a reminder schedule for display."""
+    if not enabled:
+        return "off (turn on any time)"
+    return f"{format_days(days_mask)} at {at:%H:%M}"
+
+
+def summary(
+    *, goal: str | None, band: str | None, schedule: str, timezone: str, heading: str
+) -> str:
+    """Return the settings summary shown after onboarding and on a repeated /start."""
+    return (
+        f"{heading}\n\n"
+        f"• Goal: {GOALS.get(goal or '', 'not set')}\n"
+        f"• Band: {band_label(band)}\n"
+        f"• Reminders: {schedule}\n"
+        f"• Time zone: {timezone}"
+    )
+
+
+def help_text() -> str:
+    """Return the /help message listing every command."""
+    lines = "\n".join(f"/{name} – {desc}" for name, desc in COMMANDS)
+    return f"Here's what I can do:\n\n{lines}\n\n{SAFETY}"
+
+
+def command_list() -> str:
+    """Return the commands as lines for fallback messages."""
+    return "\n".join(f"/{name} – {desc}" for name, desc in COMMANDS)

@@ -1,0 +1,49 @@
+"""Logging set-up that never lets a bot token reach a log line."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+
+# Any string shaped like a bot token (id:secret), wherever it appears: URLs, reprs, tracebacks.
+TOKEN_RE = re.compile(r"\d{5,16}:[A-Za-z0-9_-]{30,}")
+MASK = "<redacted-token>"
+# Libraries that log request URLs (which contain the token) at INFO or DEBUG.
+NOISY_LOGGERS = ("httpx", "httpcore", "apscheduler", "aiosqlite", "asyncio", "alembic")
+
+
+def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """Return text with every known secret and anything shaped like a bot token masked."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, MASK)
+    return TOKEN_RE.sub(MASK, text)
+
+
+class RedactingFormatter(logging.Formatter):
+    """A formatter that masks tokens in the message, its arguments and any traceback."""
+
+    def __init__(self, fmt: str, secrets: tuple[str, ...] = ()) -> None:
+        """Create the formatter with extra literal secrets to mask."""
+        super().__init__(fmt)
+        self.secrets = secrets
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Format the record, then mask secrets in the whole output."""
+        return redact(super().format(record), self.secrets)
+
+
+def configure_logging(level: str, secrets: tuple[str, ...] = ()) -> None:
+    """Send logs to stderr through the redacting formatter and quiet chatty libraries."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets)
+    )
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    for name in NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))

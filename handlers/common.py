@@ -1,0 +1,52 @@
+"""/help, typed text routing, and friendly answers to anything unexpected."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.coaching import texts
+from bot.context import BandCoachContext
+from handlers import onboarding
+from storage import repositories as repo
+
+
+async def help_command(update: Update, context: BandCoachContext) -> None:
+    """List every command."""
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(texts.help_text())
+
+
+async def on_text(update: Update, context: BandCoachContext) -> None:
+    """Route typed text to whatever the bot is waiting for, or point the user to /help."""
+    message, tg_user = update.effective_message, update.effective_user
+    assert message is not None and tg_user is not None
+    async with context.db.read() as session:
+        user = await repo.get_user(session, tg_user.id)
+    if user is None:
+        await message.reply_text(texts.NEED_START)
+    elif user.onboarding_step is not None:
+        await onboarding.on_typed(update, context, user)
+    else:
+        await message.reply_text(texts.UNKNOWN_TEXT)
+
+
+async def unknown_command(update: Update, context: BandCoachContext) -> None:
+    """Answer a command the bot does not know with the list it does know."""
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    command = message.text.split()[0][:40]
+    await message.reply_text(
+        texts.UNKNOWN_COMMAND.format(command=command, commands=texts.command_list())
+    )
+
+
+async def unknown_button(update: Update, context: BandCoachContext) -> None:
+    """Answer a tap on a button no handler recognises (forged or from an old version)."""
+    assert update.callback_query is not None
+    await update.callback_query.answer(texts.UNKNOWN_BUTTON, show_alert=True)
+
+
+async def unsupported(update: Update, context: BandCoachContext) -> None:
+    """Answer stickers, photos, voice notes and the like."""
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(texts.UNSUPPORTED)

@@ -1,0 +1,200 @@
+"""SQLAlchemy models: users, reminder settings, workout sessions, sets, check-ins, slots."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.types import UTCDateTime, utcnow
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Autoincrementing ids: BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite.
+IdType = BigInteger().with_variant(Integer(), "sqlite")
+
+MON_WED_FRI = 0b0010101  # bit 0 = Monday … bit 6 = Sunday
+
+
+class Base(DeclarativeBase):
+    """Declarative base with deterministic constraint names for Alembic."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+    }
+
+
+class User(Base):
+    """A Telegram user who talks to the bot."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    first_name: Mapped[str] = mapped_column(String(128), default="")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    goal: Mapped[str | None] = mapped_column(String(16))
+    band: Mapped[str | None] = mapped_column(String(16))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    blocked_at: Mapped[datetime | None]
+    onboarding_step: Mapped[str | None] = mapped_column(String(16))
+    onboarded_at: Mapped[datetime | None]
+    awaiting: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    reminders: Mapped[ReminderSettings | None] = relationship(
+        back_populates="user", uselist=False, cascade="all, delete-orphan", lazy="raise"
+    )
+
+
+class ReminderSettings(Base):
+    """When a user wants nudges, and the next slot due in UTC."""
+
+    __tablename__ = "reminder_settings"
+
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    days_mask: Mapped[int] = mapped_column(SmallInteger, default=MON_WED_FRI)
+    local_time: Mapped[time] = mapped_column(Time, default=time(7, 0))
+    enabled: Mapped[bool] = mapped_column(default=True)
+    paused_until: Mapped[datetime | None]
+    next_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="reminders", lazy="raise")
+
+    __table_args__ = (CheckConstraint("days_mask >= 0 AND days_mask < 128", name="days_mask"),)
+
+
+class WorkoutSession(Base):
+    """One guided warm-up: its frozen plan, where the user is, and what it waits for."""
+
+    __tablename__ = "workout_sessions"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    routine_key: Mapped[str] = mapped_column(String(64))
+    rounds: Mapped[int] = mapped_column(SmallInteger, default=1)
+    band: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    plan: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    phase: Mapped[str] = mapped_column(String(16), default="step")
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    timer_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    ended_at: Mapped[datetime | None]
+
+    sets: Mapped[list[SessionSet]] = relationship(
+        back_populates="session",
+        cascade="all, delete-orphan",
+        lazy="raise",
+        order_by="SessionSet.position",
+    )
+
+    __table_args__ = (Index("ix_workout_sessions_user_status", "user_id", "status"),)
+
+
+class SessionSet(Base):
+    """A logged set: done, fewer than the target, or skipped. One per plan position."""
+
+    __tablename__ = "session_sets"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("workout_sessions.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    round_no: Mapped[int] = mapped_column(SmallInteger)
+    step_no: Mapped[int] = mapped_column(SmallInteger)
+    exercise_key: Mapped[str] = mapped_column(String(64))
+    side: Mapped[str | None] = mapped_column(String(8))
+    unit: Mapped[str] = mapped_column(String(16))
+    target: Mapped[int] = mapped_column(Integer)
+    actual: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(16))
+    band: Mapped[str | None] = mapped_column(String(16))
+    logged_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    session: Mapped[WorkoutSession] = relationship(back_populates="sets", lazy="raise")
+
+    __table_args__ = (
+        UniqueConstraint("session_id", "position"),
+        CheckConstraint("actual >= 0 AND actual <= 200", name="actual_range"),
+    )
+
+
+class PainCheckin(Base):
+    """Pain after a session: 0-10, where, and which side felt weaker."""
+
+    __tablename__ = "pain_checkins"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("workout_sessions.id", ondelete="SET NULL"), unique=True
+    )
+    pain: Mapped[int] = mapped_column(SmallInteger)
+    areas: Mapped[str] = mapped_column(String(128), default="")
+    weaker_side: Mapped[str | None] = mapped_column(String(8))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (CheckConstraint("pain >= 0 AND pain <= 10", name="pain_range"),)
+
+
+class ReminderSlot(Base):
+    """A reminder or follow-up slot, claimed once before sending so it is never duplicated."""
+
+    __tablename__ = "reminder_slots"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default="claimed")
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("workout_sessions.id", ondelete="SET NULL")
+    )
+    detail: Mapped[str | None] = mapped_column(String(200))
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("user_id", "kind", "due_at"),
+        Index("ix_reminder_slots_status_due", "status", "due_at"),
+    )

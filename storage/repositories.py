@@ -1,0 +1,111 @@
+"""Queries over the models; each function takes an open AsyncSession."""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import ReminderSettings, User
+from storage.types import utcnow
+
+
+async def get_user(session: AsyncSession, user_id: int) -> User | None:
+    """Return the user with this Telegram id, if known."""
+    return await session.get(User, user_id)
+
+
+async def register_user(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    chat_id: int,
+    first_name: str,
+    timezone: str,
+    first_step: str,
+) -> tuple[User, bool]:
+    """Create the user, or refresh and reactivate an existing one; return (user, created)."""
+    user = await session.get(User, user_id, with_for_update=True)
+    if user is None:
+        user = User(
+            id=user_id,
+            chat_id=chat_id,
+            first_name=first_name[:128],
+            timezone=timezone,
+            onboarding_step=first_step,
+        )
+        session.add(user)
+        await session.flush()
+        return user, True
+    user.chat_id = chat_id
+    user.first_name = first_name[:128]
+    user.is_active = True
+    user.blocked_at = None
+    return user, False
+
+
+async def advance_onboarding(
+    session: AsyncSession, user_id: int, expected: str, nxt: str | None, **values: Any
+) -> bool:
+    """Move the user from onboarding step `expected` to `nxt` with new values, atomically.
+
+    Returns False when the user is no longer at `expected` (a double tap or a stale button).
+    """
+    changes: dict[str, Any] = {"onboarding_step": nxt, "updated_at": utcnow(), **values}
+    if nxt is None:
+        changes.setdefault("onboarded_at", utcnow())
+    result = await session.execute(
+        update(User)
+        .where(User.id == user_id, User.onboarding_step == expected)
+        .values(**changes)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+async def restart_onboarding(session: AsyncSession, user_id: int, first_step: str) -> None:
+    """Put an onboarded user back at the first onboarding step, keeping their data."""
+    await session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(onboarding_step=first_step, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def get_reminder_settings(session: AsyncSession, user_id: int) -> ReminderSettings | None:
+    """Return the user's reminder settings, if any."""
+    return await session.get(ReminderSettings, user_id)
+
+
+async def save_reminder_schedule(
+    session: AsyncSession, user_id: int, *, days_mask: int, at: time, enabled: bool
+) -> ReminderSettings:
+    """Create or update the user's reminder days, time and on/off switch."""
+    settings = await session.get(ReminderSettings, user_id, with_for_update=True)
+    if settings is None:
+        settings = ReminderSettings(user_id=user_id)
+        session.add(settings)
+    settings.days_mask = days_mask
+    settings.local_time = at
+    settings.enabled = enabled
+    settings.paused_until = None
+    await session.flush()
+    return settings
+
+
+async def mark_blocked(session: AsyncSession, user_id: int) -> None:
+    """Flag a user who blocked the bot as inactive, keeping all their data."""
+    await session.execute(
+        update(User)
+        .where(User.id == user_id, User.is_active.is_(True))
+        .values(is_active=False, blocked_at=utcnow(), updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def count_users(session: AsyncSession) -> int:
+    """Return how many users the bot knows."""
+    return int((await session.execute(select(func.count()).select_from(User))).scalar_one())
