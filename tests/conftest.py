@@ -1,0 +1,156 @@
+"""Shared fixtures: both databases, the fake Telegram, and the real Application in front of it."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from telegram import Update
+
+from bot.app import build_application
+from bot.config import Settings
+from bot.context import DB_KEY, BandCoachApp, BandCoachContext
+from storage.db import Database
+from storage.migrate import upgrade
+
+if TYPE_CHECKING:
+    from bot.fake_telegram import FakeTelegram, FakeUser
+
+FAKE_TOKEN = "123456789:AAFakeTokenForTestsOnly_abcdefghijk"
+BACKENDS = ("sqlite", "postgres")
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Start one real PostgreSQL (pgserver, no system service) for the whole test run."""
+    import pgserver
+
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Yield an async URL to an empty database: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'bandcoach.sqlite3'}"
+        return
+    server = request.getfixturevalue("pg_server")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    server.psql(f"CREATE DATABASE {name};")
+    base = server.get_uri()  # postgresql://postgres:@/postgres?host=/path
+    yield base.replace("postgresql://", "postgresql+asyncpg://").replace("/postgres?", f"/{name}?")
+    server.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE);")
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """Yield a migrated Database on each backend."""
+    database = Database(database_url)
+    await upgrade(database)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+def fake() -> FakeTelegram:
+    """Return a fresh fake Telegram Bot API."""
+    from bot.fake_telegram import FakeTelegram
+
+    return FakeTelegram(token=FAKE_TOKEN)
+
+
+@dataclass
+class HandlerErrors:
+    """Exceptions raised inside handlers during a test."""
+
+    errors: list[tuple[object, BaseException]] = field(default_factory=list)
+
+    async def record(self, update: object, context: BandCoachContext) -> None:
+        """Remember a handler exception so the test fails unless it expected one."""
+        assert context.error is not None
+        self.errors.append((update, context.error))
+
+
+def make_settings(database_url: str, **overrides: Any) -> Settings:
+    """Return settings for a test app: the fake token and the given database."""
+    values: dict[str, Any] = {
+        "telegram_bot_token": FAKE_TOKEN,
+        "database_url": database_url,
+        "default_timezone": "UTC",
+        "_env_file": None,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def handler_errors() -> HandlerErrors:
+    """Collect handler exceptions for the app fixture."""
+    return HandlerErrors()
+
+
+@pytest.fixture
+async def app(
+    request: pytest.FixtureRequest,
+    database_url: str,
+    fake: FakeTelegram,
+    handler_errors: HandlerErrors,
+) -> AsyncIterator[BandCoachApp]:
+    """Run the real Application, with PTB's real HTTPX request layer, against the fake."""
+    from bot.fake_telegram import fake_request
+
+    application = build_application(
+        make_settings(database_url),
+        request=fake_request(fake),
+        get_updates_request=fake_request(fake),
+    )
+    application.add_error_handler(handler_errors.record)
+
+    async def deliver(data: dict[str, Any]) -> None:
+        await application.process_update(Update.de_json(data, application.bot))
+
+    fake.on_update = deliver
+    await application.initialize()
+    # post_init only runs from run_polling/run_webhook; the tests must call it themselves.
+    assert application.post_init is not None
+    await application.post_init(application)
+    await application.start()
+    try:
+        yield application
+    finally:
+        await application.stop()
+        await application.shutdown()
+        assert application.post_shutdown is not None
+        await application.post_shutdown(application)
+    if handler_errors.errors and request.node.get_closest_marker("allow_handler_errors") is None:
+        details = "\n".join(
+            "".join(traceback.format_exception(err)) for _, err in handler_errors.errors
+        )
+        pytest.fail(f"A handler raised:\n{details}")
+
+
+@pytest.fixture
+def app_db(app: BandCoachApp) -> Database:
+    """Return the database the running app uses."""
+    return app.bot_data[DB_KEY]
+
+
+@pytest.fixture
+def user(fake: FakeTelegram, app: BandCoachApp) -> FakeUser:
+    """Return a Telegram user talking to the running app."""
+    return fake.user(424242, first_name="Alex")
+
+
+@pytest.fixture(autouse=True)
+def _quiet_logs(caplog: pytest.LogCaptureFixture) -> None:
+    """Keep library chatter out of failure output."""
+    caplog.set_level(logging.WARNING, logger="httpx")

@@ -1,0 +1,204 @@
+"""Storage behaviour on SQLite and PostgreSQL: pragmas, time zones, constraints, repositories."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, time, timedelta, timezone
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+
+from storage import repositories as repo
+from storage.db import Database
+from storage.models import PainCheckin, ReminderSlot, SessionSet, User, WorkoutSession
+
+
+async def make_user(db: Database, user_id: int = 1) -> None:
+    """Insert a user at the first onboarding step."""
+    async with db.write() as session:
+        await repo.register_user(
+            session,
+            user_id=user_id,
+            chat_id=user_id,
+            first_name="Sam",
+            timezone="UTC",
+            first_step="goal",
+        )
+
+
+async def test_sqlite_is_tuned_for_concurrent_updates(db: Database) -> None:
+    if not db.is_sqlite:
+        pytest.skip("SQLite pragmas only")
+    async with db.read() as session:
+        assert (await session.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+        assert (await session.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+        assert (await session.execute(text("PRAGMA busy_timeout"))).scalar() >= 5000
+
+
+async def test_sqlite_writes_begin_immediately(db: Database) -> None:
+    if not db.is_sqlite:
+        pytest.skip("SQLite locking only")
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def seen(_conn: object, _cur: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        await make_user(db)
+        async with db.read() as session:
+            await repo.get_user(session, 1)
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", seen)
+    assert statements[0] == "BEGIN IMMEDIATE"
+    assert "BEGIN" in statements[1:] and statements.count("BEGIN IMMEDIATE") == 1
+
+
+async def test_concurrent_writers_do_not_hit_database_locked(db: Database) -> None:
+    async def bump(i: int) -> None:
+        async with db.write() as session:
+            await repo.advance_onboarding(session, 1, "goal", "goal", first_name=f"n{i}")
+
+    await make_user(db)
+    await asyncio.gather(*(bump(i) for i in range(20)))
+    async with db.read() as session:
+        user = await repo.get_user(session, 1)
+    assert user is not None and user.first_name.startswith("n")
+
+
+async def test_datetimes_come_back_aware_utc(db: Database) -> None:
+    await make_user(db)
+    berlin = timezone(timedelta(hours=2))
+    moment = datetime(2026, 3, 29, 3, 30, tzinfo=berlin)
+    async with db.write() as session:
+        user = await repo.get_user(session, 1)
+        assert user is not None
+        user.blocked_at = moment
+    async with db.read() as session:
+        user = await repo.get_user(session, 1)
+    assert user is not None and user.blocked_at == moment
+    assert user.blocked_at.tzinfo == UTC and user.blocked_at.hour == 1
+    assert user.created_at.tzinfo == UTC
+
+
+async def test_naive_datetimes_are_refused(db: Database) -> None:
+    await make_user(db)
+    with pytest.raises(Exception, match="aware datetime"):
+        async with db.write() as session:
+            user = await repo.get_user(session, 1)
+            assert user is not None
+            user.blocked_at = datetime(2026, 1, 1)
+            await session.flush()
+
+
+async def test_register_user_is_an_upsert(db: Database) -> None:
+    async with db.write() as session:
+        _, created = await repo.register_user(
+            session, user_id=7, chat_id=7, first_name="A", timezone="UTC", first_step="goal"
+        )
+    assert created
+    async with db.write() as session:
+        await repo.mark_blocked(session, 7)
+    async with db.write() as session:
+        user, created = await repo.register_user(
+            session,
+            user_id=7,
+            chat_id=70,
+            first_name="B",
+            timezone="Asia/Tokyo",
+            first_step="goal",
+        )
+    assert not created
+    async with db.read() as session:
+        user = await repo.get_user(session, 7)
+        assert user is not None
+        assert (user.chat_id, user.first_name, user.is_active) == (70, "B", True)
+        assert user.timezone == "UTC"  # an existing user's zone is not reset
+        assert await repo.count_users(session) == 1
+
+
+async def test_advance_onboarding_only_moves_from_the_expected_step(db: Database) -> None:
+    await make_user(db)
+    async with db.write() as session:
+        assert await repo.advance_onboarding(session, 1, "goal", "band", goal="lift")
+    async with db.write() as session:
+        assert not await repo.advance_onboarding(session, 1, "goal", "band", goal="back")
+    async with db.read() as session:
+        user = await repo.get_user(session, 1)
+    assert user is not None and user.goal == "lift" and user.onboarding_step == "band"
+
+
+async def test_reminder_schedule_is_created_then_updated(db: Database) -> None:
+    await make_user(db)
+    async with db.write() as session:
+        await repo.save_reminder_schedule(session, 1, days_mask=0b10101, at=time(7), enabled=True)
+    async with db.write() as session:
+        await repo.save_reminder_schedule(session, 1, days_mask=0b1, at=time(18, 30), enabled=False)
+    async with db.read() as session:
+        settings = await repo.get_reminder_settings(session, 1)
+    assert settings is not None
+    assert (settings.days_mask, settings.local_time, settings.enabled) == (1, time(18, 30), False)
+
+
+async def test_a_set_cannot_be_logged_twice_for_one_position(db: Database) -> None:
+    await make_user(db)
+    async with db.write() as session:
+        workout = WorkoutSession(user_id=1, routine_key="lower", rounds=2, band="green")
+        session.add(workout)
+        await session.flush()
+        session_id = workout.id
+    row = dict(
+        session_id=session_id,
+        position=0,
+        round_no=1,
+        step_no=1,
+        exercise_key="lateral_walk",
+        side="left",
+        unit="steps",
+        target=10,
+        actual=10,
+        outcome="done",
+        band="green",
+    )
+    async with db.write() as session:
+        session.add(SessionSet(**row))
+    with pytest.raises(IntegrityError):
+        async with db.write() as session:
+            session.add(SessionSet(**row))
+    async with db.read() as session:
+        count = len((await session.execute(select(SessionSet))).scalars().all())
+    assert count == 1
+
+
+async def test_a_reminder_slot_is_claimed_once(db: Database) -> None:
+    await make_user(db)
+    due = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
+    async with db.write() as session:
+        session.add(ReminderSlot(user_id=1, kind="reminder", due_at=due))
+    with pytest.raises(IntegrityError):
+        async with db.write() as session:
+            session.add(ReminderSlot(user_id=1, kind="reminder", due_at=due))
+
+
+@pytest.mark.parametrize("pain", [-1, 11])
+async def test_pain_outside_0_to_10_is_refused(db: Database, pain: int) -> None:
+    await make_user(db)
+    with pytest.raises(IntegrityError):
+        async with db.write() as session:
+            session.add(PainCheckin(user_id=1, pain=pain))
+
+
+async def test_deleting_a_user_cascades(db: Database) -> None:
+    await make_user(db)
+    async with db.write() as session:
+        await repo.save_reminder_schedule(session, 1, days_mask=1, at=time(7), enabled=True)
+        session.add(PainCheckin(user_id=1, pain=2))
+    async with db.write() as session:
+        user = await session.get(User, 1)
+        await session.delete(user)
+    async with db.read() as session:
+        assert (await session.execute(select(PainCheckin))).first() is None
+        assert await repo.get_reminder_settings(session, 1) is None
