@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from telegram import Update
 
 from bot.coaching import texts
 from bot.context import BandCoachContext
 from handlers import onboarding
 from storage import repositories as repo
+from storage.models import User
+
+TypedInputHandler = Callable[[Update, BandCoachContext, User], Awaitable[None]]
+
+# What typed text means while users.awaiting is set, keyed by the part before the first ":".
+# Features register here, e.g. "count" (how many reps) or "reminder_time".
+AWAITING_HANDLERS: dict[str, TypedInputHandler] = {}
 
 
 async def help_command(update: Update, context: BandCoachContext) -> None:
@@ -26,6 +35,8 @@ async def on_text(update: Update, context: BandCoachContext) -> None:
         await message.reply_text(texts.NEED_START)
     elif user.onboarding_step is not None:
         await onboarding.on_typed(update, context, user)
+    elif user.awaiting and (handler := AWAITING_HANDLERS.get(user.awaiting.split(":", 1)[0])):
+        await handler(update, context, user)
     else:
         await message.reply_text(texts.UNKNOWN_TEXT)
 
