@@ -18,9 +18,11 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot.clock import Clock, system_clock
 from bot.coaching import texts
 from bot.config import Settings
-from bot.context import DB_KEY, SETTINGS_KEY, BandCoachApp, BandCoachContext
+from bot.context import CLOCK_KEY, DB_KEY, SETTINGS_KEY, BandCoachApp, BandCoachContext
+from bot.scheduler import schedule_jobs
 from handlers import common, errors, onboarding
 from handlers.keyboards import ONBOARDING, SETTINGS_MENU
 from storage.db import Database
@@ -55,6 +57,7 @@ async def post_init(app: BandCoachApp) -> None:
     """Migrate the database and publish the command menu; runs before the first update."""
     await upgrade(app.bot_data[DB_KEY])
     await app.bot.set_my_commands([BotCommand(name, desc) for name, desc in texts.COMMANDS])
+    schedule_jobs(app)
     logger.info("Band Coach is ready as @%s", app.bot.username)
 
 
@@ -68,6 +71,7 @@ def build_application(
     *,
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
+    clock: Clock = system_clock,
 ) -> BandCoachApp:
     """Build the Application: handlers, error handler, DB, rate limiter and lifecycle hooks."""
     builder = (
@@ -86,6 +90,7 @@ def build_application(
         builder = builder.get_updates_request(get_updates_request)
     app: BandCoachApp = builder.build()  # type: ignore[assignment]
     app.bot_data[SETTINGS_KEY] = settings
+    app.bot_data[CLOCK_KEY] = clock
     app.bot_data[DB_KEY] = Database(settings.async_database_url())
     app.add_handlers(build_handlers())
     app.add_error_handler(errors.on_error)

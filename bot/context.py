@@ -6,9 +6,11 @@ from typing import Any, cast
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.clock import Clock
 from bot.config import Settings
 from storage.db import Database
 
+CLOCK_KEY = "clock"
 DB_KEY = "db"
 SETTINGS_KEY = "settings"
 
@@ -22,6 +24,11 @@ class BandCoachContext(
     def db(self) -> Database:
         """Return the application's database."""
         return cast(Database, self.bot_data[DB_KEY])
+
+    @property
+    def clock(self) -> Clock:
+        """Return the application's clock (injectable in tests)."""
+        return cast(Clock, self.bot_data[CLOCK_KEY])
 
     @property
     def settings(self) -> Settings:
