@@ -7,6 +7,7 @@ import traceback
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,7 @@ import pytest
 from telegram import Update
 
 from bot.app import build_application
+from bot.clock import ManualClock
 from bot.config import Settings
 from bot.context import DB_KEY, BandCoachApp, BandCoachContext
 from storage.db import Database
@@ -61,6 +63,12 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
+def clock() -> ManualClock:
+    """Return the app's clock, stopped at Monday 2026-11-23 06:00 UTC until a test moves it."""
+    return ManualClock(datetime(2026, 11, 23, 6, 0, tzinfo=UTC))
+
+
+@pytest.fixture
 def fake() -> FakeTelegram:
     """Return a fresh fake Telegram Bot API."""
     from bot.fake_telegram import FakeTelegram
@@ -103,6 +111,7 @@ async def app(
     request: pytest.FixtureRequest,
     database_url: str,
     fake: FakeTelegram,
+    clock: ManualClock,
     handler_errors: HandlerErrors,
 ) -> AsyncIterator[BandCoachApp]:
     """Run the real Application, with PTB's real HTTPX request layer, against the fake."""
@@ -112,6 +121,7 @@ async def app(
         make_settings(database_url),
         request=fake_request(fake),
         get_updates_request=fake_request(fake),
+        clock=clock,
     )
     application.add_error_handler(handler_errors.record)
 
