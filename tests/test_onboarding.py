@@ -1,0 +1,286 @@
+"""Onboarding through the fake Telegram, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import time
+
+import pytest
+from telegram.error import Forbidden, NetworkError
+
+from bot.coaching import texts
+from bot.context import BandCoachApp
+from bot.fake_telegram import FakeTelegram, FakeUser
+from storage import repositories as repo
+from storage.db import Database
+from tests.conftest import HandlerErrors
+
+
+async def stored(db: Database, user_id: int) -> tuple[object, object]:
+    """Return the stored user row and reminder settings."""
+    async with db.read() as session:
+        return await repo.get_user(session, user_id), await repo.get_reminder_settings(
+            session, user_id
+        )
+
+
+def labels(user: FakeUser) -> list[str]:
+    """Return every button label of the user's last keyboard."""
+    return [label for row in user.buttons() for label in row]
+
+
+async def onboard(user: FakeUser) -> None:
+    """Go through onboarding with the recommended choices."""
+    await user.send("/start")
+    await user.tap("Warm up before lifting")
+    await user.tap("Green")
+    await user.tap("Mon · Wed · Fri at 07:00 (recommended)")
+    await user.tap("Europe/Berlin")
+
+
+async def test_start_introduces_the_bot_and_asks_the_goal(user: FakeUser) -> None:
+    await user.send("/start")
+    msg = user.last_message()
+    assert "Hi Alex! I'm Band Coach" in msg.text
+    assert "Step 1 of 4" in msg.text
+    assert user.buttons() == [["Warm up before lifting"], ["Ease low-back discomfort"]]
+
+
+async def test_four_taps_complete_onboarding(user: FakeUser, app_db: Database) -> None:
+    await onboard(user)
+    final = user.last_message()
+    assert "All set ✅" in final.text
+    assert "Goal: Warm up before lifting" in final.text
+    assert "Band: 🟢 Green" in final.text
+    assert "Reminders: Mon, Wed, Fri at 07:00" in final.text
+    assert "Time zone: Europe/Berlin" in final.text
+    assert "not medical advice" in final.text and "sharp pain" in final.text
+    assert final.reply_markup is None
+    row, reminders = await stored(app_db, user.user_id)
+    assert row.goal == "lift" and row.band == "green" and row.timezone == "Europe/Berlin"
+    assert row.onboarding_step is None and row.onboarded_at is not None
+    assert reminders.days_mask == 0b0010101 and reminders.local_time == time(7, 0)
+    assert reminders.enabled is True
+
+
+async def test_each_step_edits_the_same_message(user: FakeUser) -> None:
+    await user.send("/start")
+    first = user.last_message()
+    await user.tap("Ease low-back discomfort")
+    assert user.last_message().message_id == first.message_id
+    assert "Step 2 of 4" in user.last_message().text
+    assert ["🟡 Yellow", "🟢 Green"] in user.buttons()
+
+
+async def test_every_tap_is_answered(fake: FakeTelegram, user: FakeUser) -> None:
+    await onboard(user)
+    assert len(fake.calls_to("answerCallbackQuery")) == 4
+
+
+async def test_typed_timezone_is_accepted(user: FakeUser, app_db: Database) -> None:
+    await user.send("/start")
+    await user.tap("Ease low-back discomfort")
+    await user.tap("No band yet")
+    await user.tap("No reminders for now")
+    await user.send("new york")
+    assert "All set ✅" in user.last_message().text
+    row, reminders = await stored(app_db, user.user_id)
+    assert row.timezone == "America/New_York" and row.band == "none" and row.goal == "back"
+    assert reminders.enabled is False
+
+
+async def test_unknown_timezone_is_explained_and_asked_again(
+    user: FakeUser, app_db: Database
+) -> None:
+    await user.send("/start")
+    await user.tap("Warm up before lifting")
+    await user.tap("Blue")
+    await user.tap("Tue · Thu · Sat at 18:00")
+    await user.send("Mars/Olympus_Mons")
+    msg = user.last_message()
+    assert "couldn't find a time zone called “Mars/Olympus_Mons”" in msg.text
+    assert "Step 4 of 4" in msg.text
+    assert user.buttons()[0] == ["UTC", "Europe/London"]
+    row, _ = await stored(app_db, user.user_id)
+    assert row.onboarding_step == "timezone" and row.timezone == "UTC"
+    await user.send("Asia/Tokyo")
+    row, reminders = await stored(app_db, user.user_id)
+    assert row.timezone == "Asia/Tokyo" and row.onboarding_step is None
+    assert reminders.days_mask == 0b0101010 and reminders.local_time == time(18, 0)
+
+
+async def test_typed_time_sets_a_mon_wed_fri_schedule(user: FakeUser, app_db: Database) -> None:
+    await user.send("/start")
+    await user.tap("Warm up before lifting")
+    await user.tap("Yellow")
+    await user.send("25:00")
+    assert "“25:00” isn't a time I understand" in user.last_message().text
+    await user.send("6:45pm")
+    assert "Step 4 of 4" in user.last_message().text
+    _, reminders = await stored(app_db, user.user_id)
+    assert reminders.local_time == time(18, 45) and reminders.days_mask == 0b0010101
+
+
+async def test_text_where_a_tap_is_expected_gets_a_pointer(
+    user: FakeUser, app_db: Database
+) -> None:
+    await user.send("/start")
+    await user.send("I want big glutes")
+    msg = user.last_message()
+    assert msg.text.startswith(texts.TAP_PLEASE)
+    assert "Step 1 of 4" in msg.text
+    assert user.buttons() == [["Warm up before lifting"], ["Ease low-back discomfort"]]
+    row, _ = await stored(app_db, user.user_id)
+    assert row.onboarding_step == "goal" and row.goal is None
+
+
+async def test_rerunning_start_keeps_data_and_offers_changes(
+    user: FakeUser, app_db: Database
+) -> None:
+    await onboard(user)
+    await user.send("/start")
+    msg = user.last_message()
+    assert "Welcome back, Alex!" in msg.text and "Band: 🟢 Green" in msg.text
+    assert user.buttons() == [["Change settings"], ["Keep as is"]]
+    row, _ = await stored(app_db, user.user_id)
+    assert row.band == "green" and row.onboarding_step is None
+    await user.tap("Keep as is")
+    assert user.last_message().text == texts.KEPT
+
+
+async def test_change_settings_ticks_current_choices(user: FakeUser, app_db: Database) -> None:
+    await onboard(user)
+    await user.send("/start")
+    await user.tap("Change settings")
+    assert "✓ Warm up before lifting" in labels(user)
+    await user.tap("✓ Warm up before lifting")
+    assert "✓ 🟢 Green" in labels(user)
+    await user.tap("Black")
+    assert "✓ Mon · Wed · Fri at 07:00 (recommended)" in labels(user)
+    await user.tap("Mon · Wed · Fri at 18:00")
+    assert "✓ Europe/Berlin" in labels(user)
+    await user.tap("✓ Europe/Berlin")
+    row, reminders = await stored(app_db, user.user_id)
+    assert row.band == "black" and row.timezone == "Europe/Berlin"
+    assert reminders.local_time == time(18, 0)
+
+
+async def test_start_mid_onboarding_resumes_the_current_step(
+    user: FakeUser, app_db: Database
+) -> None:
+    await user.send("/start")
+    await user.tap("Warm up before lifting")
+    await user.send("/start")
+    msg = user.last_message()
+    assert "pick up where we were" in msg.text and "Step 2 of 4" in msg.text
+    row, _ = await stored(app_db, user.user_id)
+    assert row.goal == "lift"
+
+
+async def test_double_tap_is_saved_once(
+    fake: FakeTelegram, user: FakeUser, app_db: Database
+) -> None:
+    await user.send("/start")
+    question = user.last_message()
+    await user.tap("Warm up before lifting", message=question)
+    await user.tap("Ease low-back discomfort", message=question)  # same old keyboard
+    row, _ = await stored(app_db, user.user_id)
+    assert row.goal == "lift" and row.onboarding_step == "band"
+    assert user.last_answer() == texts.STALE_BUTTON
+
+
+async def test_forged_button_is_refused(user: FakeUser, app_db: Database) -> None:
+    await user.send("/start")
+    await user.tap_data("ob:goal:become_a_bodybuilder")
+    assert user.last_answer() == texts.UNKNOWN_BUTTON
+    await user.tap_data("ob:timezone:Mars/Base")
+    assert user.last_answer() == texts.UNKNOWN_BUTTON
+    await user.tap_data("zz:whatever")
+    assert user.last_answer() == texts.UNKNOWN_BUTTON
+    row, _ = await stored(app_db, user.user_id)
+    assert row.goal is None and row.onboarding_step == "goal"
+
+
+async def test_button_before_start_asks_to_start(user: FakeUser, app_db: Database) -> None:
+    await user.tap_data("ob:goal:lift")
+    assert user.last_answer() == texts.NEED_START
+    row, _ = await stored(app_db, user.user_id)
+    assert row is None
+
+
+async def test_help_lists_every_command(user: FakeUser) -> None:
+    await user.send("/help")
+    text = user.last_message().text
+    for name, _ in texts.COMMANDS:
+        assert f"/{name}" in text
+
+
+async def test_commands_are_published_at_startup(fake: FakeTelegram, app: BandCoachApp) -> None:
+    calls = fake.calls_to("setMyCommands")
+    assert len(calls) == 1
+    published = [c["command"] for c in calls[0].params["commands"]]
+    assert published == [name for name, _ in texts.COMMANDS]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("/dance", "I don't know /dance"), ("hello there", texts.UNKNOWN_TEXT)],
+)
+async def test_unknown_input_after_onboarding_gets_a_pointer(
+    user: FakeUser, text: str, expected: str
+) -> None:
+    await onboard(user)
+    await user.send(text)
+    assert expected in user.last_message().text
+
+
+async def test_text_before_start_points_to_start(user: FakeUser) -> None:
+    await user.send("hi")
+    assert user.last_message().text == texts.NEED_START
+
+
+async def test_blocked_user_is_reactivated_by_start(
+    fake: FakeTelegram, user: FakeUser, app_db: Database
+) -> None:
+    await onboard(user)
+    async with app_db.write() as session:
+        await repo.mark_blocked(session, user.user_id)
+    row, _ = await stored(app_db, user.user_id)
+    assert row.is_active is False
+    await user.send("/start")
+    row, _ = await stored(app_db, user.user_id)
+    assert row.is_active is True and row.blocked_at is None and row.band == "green"
+
+
+@pytest.mark.allow_handler_errors
+async def test_user_who_blocks_mid_reply_is_marked_inactive(
+    fake: FakeTelegram, user: FakeUser, app_db: Database, handler_errors: HandlerErrors
+) -> None:
+    await onboard(user)
+    fake.block_user(user.user_id)
+    await user.send("/help")
+    # The reply's 403 travels to the error handler, which marks the user inactive.
+    assert [type(err) for _, err in handler_errors.errors] == [Forbidden]
+    row, _ = await stored(app_db, user.user_id)
+    assert row.is_active is False and row.band == "green"
+
+
+@pytest.mark.allow_handler_errors
+async def test_telegram_failure_mid_step_keeps_the_answer_and_apologises(
+    fake: FakeTelegram, user: FakeUser, app_db: Database, handler_errors: HandlerErrors
+) -> None:
+    await user.send("/start")
+    question = user.last_message()
+    fake.server_error("editMessageText")
+    await user.tap("Warm up before lifting")
+    assert [type(err) for _, err in handler_errors.errors] == [NetworkError]
+    assert user.last_answer() == texts.ERROR
+    assert "Traceback" not in user.last_answer()
+    row, _ = await stored(app_db, user.user_id)
+    assert row.goal == "lift" and row.onboarding_step == "band"
+    # The question never changed on screen; tapping it again is recognised as stale and the
+    # current step is asked afresh.
+    await user.tap("Ease low-back discomfort", message=question)
+    assert user.last_answer() == texts.STALE_BUTTON
+    assert "Step 2 of 4" in user.last_message().text
+    row, _ = await stored(app_db, user.user_id)
+    assert row.goal == "lift"
