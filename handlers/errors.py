@@ -9,9 +9,22 @@ from telegram.error import Forbidden, TelegramError
 
 from bot.coaching import texts
 from bot.context import BandCoachContext
+from bot.logs import redact
 from storage import repositories as repo
 
 logger = logging.getLogger(__name__)
+
+
+async def _notify_admins(
+    context: BandCoachContext, update_id: int | None, error: BaseException | None
+) -> None:
+    """Tell the coaches in ADMIN_USER_IDS that an update failed: type and message only."""
+    summary = redact(f"{type(error).__name__}: {error}")[:300]
+    for admin_id in context.settings.admin_user_ids:
+        try:
+            await context.bot.send_message(admin_id, f"⚠️ Update {update_id} failed: {summary}")
+        except TelegramError as exc:
+            logger.warning("Could not notify admin %s: %s", admin_id, exc)
 
 
 async def on_error(update: object, context: BandCoachContext) -> None:
@@ -27,6 +40,7 @@ async def on_error(update: object, context: BandCoachContext) -> None:
             logger.exception("Could not mark user %s as blocked", update.effective_user.id)
         return
     logger.error("Update %s failed", update_id, exc_info=error)
+    await _notify_admins(context, update_id, error)
     if not isinstance(update, Update):
         return
     try:

@@ -266,13 +266,18 @@ async def test_user_who_blocks_mid_reply_is_marked_inactive(
 
 @pytest.mark.allow_handler_errors
 async def test_telegram_failure_mid_step_keeps_the_answer_and_apologises(
-    fake: FakeTelegram, user: FakeUser, app_db: Database, handler_errors: HandlerErrors
+    fake: FakeTelegram,
+    user: FakeUser,
+    app_db: Database,
+    handler_errors: HandlerErrors,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     await user.send("/start")
     question = user.last_message()
     fake.server_error("editMessageText")
-    await user.tap("Warm up before lifting")
+    tap = await user.tap("Warm up before lifting")
     assert [type(err) for _, err in handler_errors.errors] == [NetworkError]
+    assert f"Update {tap['update_id']} failed" in caplog.text
     assert user.last_answer() == texts.ERROR
     assert "Traceback" not in user.last_answer()
     row, _ = await stored(app_db, user.user_id)
@@ -284,3 +289,18 @@ async def test_telegram_failure_mid_step_keeps_the_answer_and_apologises(
     assert "Step 2 of 4" in user.last_message().text
     row, _ = await stored(app_db, user.user_id)
     assert row.goal == "lift"
+
+
+@pytest.mark.allow_handler_errors
+async def test_admins_hear_about_failures_without_tracebacks(
+    fake: FakeTelegram, app: BandCoachApp, user: FakeUser
+) -> None:
+    app.bot_data["settings"] = app.bot_data["settings"].model_copy(
+        update={"admin_user_ids": (777,)}
+    )
+    await user.send("/start")
+    fake.server_error("editMessageText")
+    await user.tap("Warm up before lifting")
+    note = fake.last_bot_message(777).text
+    assert note.startswith("⚠️ Update ") and "NetworkError" in note
+    assert "Traceback" not in note

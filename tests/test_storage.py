@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time, timedelta, timezone
+from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.exc import IntegrityError
 
 from storage import repositories as repo
 from storage.db import Database
+from storage.migrate import upgrade
 from storage.models import PainCheckin, ReminderSlot, SessionSet, User, WorkoutSession
 
 
@@ -27,19 +30,25 @@ async def make_user(db: Database, user_id: int = 1) -> None:
         )
 
 
-async def test_sqlite_is_tuned_for_concurrent_updates(db: Database) -> None:
-    if not db.is_sqlite:
-        pytest.skip("SQLite pragmas only")
+@pytest.fixture
+async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
+    """Yield a migrated SQLite database, for SQLite-only behaviour."""
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'only.sqlite3'}")
+    await upgrade(database)
+    yield database
+    await database.dispose()
+
+
+async def test_sqlite_is_tuned_for_concurrent_updates(sqlite_db: Database) -> None:
+    db = sqlite_db
     async with db.read() as session:
         assert (await session.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
         assert (await session.execute(text("PRAGMA foreign_keys"))).scalar() == 1
         assert (await session.execute(text("PRAGMA busy_timeout"))).scalar() >= 5000
 
 
-async def test_sqlite_writes_begin_immediately(db: Database) -> None:
-    if not db.is_sqlite:
-        pytest.skip("SQLite locking only")
-    from sqlalchemy import event
+async def test_sqlite_writes_begin_immediately(sqlite_db: Database) -> None:
+    db = sqlite_db
 
     statements: list[str] = []
 
