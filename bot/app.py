@@ -20,11 +20,21 @@ from telegram.request import BaseRequest
 
 from bot.clock import Clock, system_clock
 from bot.coaching import texts
+from bot.coaching.catalogue import Catalogue, load_catalogue
 from bot.config import Settings
-from bot.context import CLOCK_KEY, DB_KEY, SETTINGS_KEY, BandCoachApp, BandCoachContext
+from bot.context import (
+    CATALOGUE_KEY,
+    CLOCK_KEY,
+    DB_KEY,
+    SETTINGS_KEY,
+    BandCoachApp,
+    BandCoachContext,
+)
 from bot.scheduler import schedule_jobs
-from handlers import common, errors, onboarding
+from handlers import common, errors, onboarding, reminders, session
 from handlers.keyboards import ONBOARDING, SETTINGS_MENU
+from handlers.reminder_keyboards import NUDGE, SETTINGS
+from handlers.session_keyboards import SESSION, SETUP
 from storage.db import Database
 from storage.migrate import upgrade
 
@@ -41,11 +51,19 @@ def build_handlers() -> list[BaseHandler[Update, BandCoachContext, Any]]:
         # Commands first, so a command is never mistaken for typed input.
         CommandHandler("start", onboarding.start, filters=new_messages),
         CommandHandler("help", common.help_command, filters=new_messages),
+        CommandHandler("reminders", reminders.reminders_command, filters=new_messages),
+        CommandHandler("warmup", session.warmup, filters=new_messages),
         # Buttons, by the prefix of their callback data.
         CallbackQueryHandler(onboarding.on_button, pattern=rf"^{ONBOARDING}:"),
         CallbackQueryHandler(onboarding.on_settings_menu, pattern=rf"^{SETTINGS_MENU}:"),
+        CallbackQueryHandler(reminders.on_nudge_button, pattern=rf"^{NUDGE}:"),
+        CallbackQueryHandler(reminders.on_settings_button, pattern=rf"^{SETTINGS}:"),
+        CallbackQueryHandler(session.on_setup_button, pattern=rf"^{SETUP}:"),
+        CallbackQueryHandler(session.on_session_button, pattern=rf"^{SESSION}:"),
         # Typed text goes to whatever the user's stored state is waiting for.
         MessageHandler(new_messages & filters.TEXT & ~filters.COMMAND, common.on_text),
+        # A shared location answers /reminders' time zone question.
+        MessageHandler(new_messages & filters.LOCATION, reminders.on_location),
         # Catch-alls last: unknown commands, buttons and message kinds get a friendly pointer.
         MessageHandler(new_messages & filters.COMMAND, common.unknown_command),
         CallbackQueryHandler(common.unknown_button),
@@ -72,8 +90,11 @@ def build_application(
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
     clock: Clock = system_clock,
+    catalogue: Catalogue | None = None,
 ) -> BandCoachApp:
     """Build the Application: handlers, error handler, DB, rate limiter and lifecycle hooks."""
+    # Validated before anything else, so a bad catalogue stops start-up with one clear line.
+    loaded_catalogue = catalogue if catalogue is not None else load_catalogue()
     builder = (
         ApplicationBuilder()
         .token(settings.require_token())
@@ -91,6 +112,7 @@ def build_application(
     app: BandCoachApp = builder.build()  # type: ignore[assignment]
     app.bot_data[SETTINGS_KEY] = settings
     app.bot_data[CLOCK_KEY] = clock
+    app.bot_data[CATALOGUE_KEY] = loaded_catalogue
     app.bot_data[DB_KEY] = Database(settings.async_database_url())
     app.add_handlers(build_handlers())
     app.add_error_handler(errors.on_error)

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.engine import make_url
 
+from bot.coaching.catalogue import CatalogueError
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import configure_logging
 
@@ -83,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             return cmd_run(settings)
         return cmd_migrate(settings)
-    except ConfigError as exc:
+    except (ConfigError, CatalogueError) as exc:
         print(f"bandcoach: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     except KeyboardInterrupt:

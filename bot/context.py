@@ -7,9 +7,11 @@ from typing import Any, cast
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.clock import Clock
+from bot.coaching.catalogue import Catalogue
 from bot.config import Settings
 from storage.db import Database
 
+CATALOGUE_KEY = "catalogue"
 CLOCK_KEY = "clock"
 DB_KEY = "db"
 SETTINGS_KEY = "settings"
@@ -34,6 +36,11 @@ class BandCoachContext(
     def settings(self) -> Settings:
         """Return the application's settings."""
         return cast(Settings, self.bot_data[SETTINGS_KEY])
+
+    @property
+    def catalogue(self) -> Catalogue:
+        """Return the exercise and routine catalogue loaded at start-up."""
+        return cast(Catalogue, self.bot_data[CATALOGUE_KEY])
 
 
 BandCoachApp = Application[

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 
+from bot import reminders
 from bot.context import BandCoachApp
+from handlers import session
 
 logger = logging.getLogger(__name__)
 
@@ -18,3 +20,12 @@ def schedule_jobs(app: BandCoachApp) -> None:
     if app.job_queue is None:
         raise RuntimeError("python-telegram-bot was installed without the job-queue extra")
     # Features add their polling jobs here, one line each.
+    app.job_queue.run_repeating(session.timers_job, 1, first=1, name="session-timers")
+    # Reminder nudges and snoozes; first=0 also runs it at start-up for the grace rule.
+    app.job_queue.run_repeating(
+        reminders.reminder_job,
+        reminders.POLL_SECONDS,
+        first=0,
+        name=reminders.JOB_NAME,
+        job_kwargs=reminders.JOB_KWARGS,
+    )

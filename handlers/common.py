@@ -8,7 +8,7 @@ from telegram import Update
 
 from bot.coaching import texts
 from bot.context import BandCoachContext
-from handlers import onboarding
+from handlers import onboarding, reminders, session
 from storage import repositories as repo
 from storage.models import User
 
@@ -16,7 +16,12 @@ TypedInputHandler = Callable[[Update, BandCoachContext, User], Awaitable[None]]
 
 # What typed text means while users.awaiting is set, keyed by the part before the first ":".
 # Features register here, e.g. "count" (how many reps) or "reminder_time".
-AWAITING_HANDLERS: dict[str, TypedInputHandler] = {}
+AWAITING_HANDLERS: dict[str, TypedInputHandler] = {
+    reminders.AWAIT_TIME: reminders.on_typed_time,
+    reminders.AWAIT_ZONE: reminders.on_typed_zone,
+    "count": session.on_typed_count,
+    "session": session.on_typed_in_session,
+}
 
 
 async def help_command(update: Update, context: BandCoachContext) -> None:

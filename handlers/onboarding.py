@@ -23,6 +23,7 @@ from bot.coaching.profile import (
 )
 from bot.context import BandCoachContext
 from handlers.keyboards import onboarding_keyboard, settings_menu
+from storage import reminders as reminder_store
 from storage import repositories as repo
 from storage.models import User
 
@@ -119,6 +120,8 @@ async def start(update: Update, context: BandCoachContext) -> None:
             timezone=context.settings.default_timezone,
             first_step=FIRST_STEP,
         )
+        if not created:  # a returning (maybe unblocked) user gets their reminders back
+            await reminder_store.ensure_scheduled(session, user.id, context.clock())
     if created:
         intro = texts.INTRO.format(name=tg_user.first_name)
         await _ask(update, context, user, FIRST_STEP, intro=intro)
@@ -169,6 +172,8 @@ async def _apply(
                 at=at or DEFAULT_REMINDER_TIME,
                 enabled=at is not None,
             )
+        if nxt is None:  # onboarding complete: schedule the first reminder in the chosen zone
+            await reminder_store.reschedule(session, uid, context.clock())
         user = await repo.get_user(session, uid)
         assert user is not None
         await session.refresh(user)

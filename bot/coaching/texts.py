@@ -9,7 +9,9 @@ from bot.coaching.profile import BAND_LABELS, GOALS, NO_BAND, format_days
 # (command, description) in the order /help and Telegram's menu show them.
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("start", "Set up Band Coach or change your settings"),
+    ("warmup", "Start a guided warm-up"),
     ("help", "What I can do"),
+    ("reminders", "Change reminder days, time or time zone"),
 )
 
 ONBOARDING_STEPS: tuple[str, ...] = ("goal", "band", "schedule", "timezone")

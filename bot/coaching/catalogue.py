@@ -1,0 +1,339 @@
+"""The exercise and routine catalogue: typed, frozen, loaded from TOML and validated at start-up."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+UNITS: tuple[str, ...] = ("reps", "steps", "seconds", "hold")
+TIMED_UNITS: frozenset[str] = frozenset({"seconds", "hold"})
+SIDES: tuple[str, ...] = ("left", "right")
+GOAL_KEYS: tuple[str, ...] = ("lift", "back")
+MAX_TARGET = 200  # the same ceiling a typed count has
+MAX_REST_SECONDS = 600
+MAX_ROUNDS = 10
+MAX_CUE_LENGTH = 90
+
+_EXERCISE_FIELDS = frozenset(
+    {"name", "unit", "per_side", "band", "target", "range", "hold_seconds", "each", "cues", "seed"}
+)
+_ROUTINE_FIELDS = frozenset(
+    {
+        "name",
+        "seed",
+        "goals",
+        "rounds",
+        "rounds_allowed",
+        "rest_between_moves",
+        "rest_between_rounds",
+        "steps",
+    }
+)
+_STEP_FIELDS = frozenset({"exercise", "side", "target", "rest_after", "first_round_only"})
+
+
+class CatalogueError(ValueError):
+    """The catalogue file is missing, unreadable or has an invalid entry."""
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One exercise: how it is measured, its range and its cues."""
+
+    key: str
+    name: str
+    unit: str
+    per_side: bool
+    band: bool
+    target: int
+    range: tuple[int, int]
+    cues: tuple[str, ...]
+    seed: str
+    hold_seconds: int | None = None
+    each: str | None = None
+
+    @property
+    def timed(self) -> bool:
+        """Return True when the exercise runs on a countdown (seconds or holds)."""
+        return self.unit in TIMED_UNITS
+
+
+@dataclass(frozen=True)
+class RoutineStep:
+    """One step of a routine: an exercise, a side for per-side moves, and a target."""
+
+    exercise: str
+    side: str | None
+    target: int
+    rest_after: int | None = None
+    first_round_only: bool = False
+
+
+@dataclass(frozen=True)
+class Routine:
+    """An ordered list of steps with its rounds and rests."""
+
+    key: str
+    name: str
+    seed: str
+    goals: tuple[str, ...]
+    steps: tuple[RoutineStep, ...]
+    rounds: int
+    rounds_allowed: tuple[int, int]
+    rest_between_moves: int
+    rest_between_rounds: int
+
+    @property
+    def round_choices(self) -> tuple[int, ...]:
+        """Return every allowed number of rounds, lowest first."""
+        low, high = self.rounds_allowed
+        return tuple(range(low, high + 1))
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Every exercise and routine, keyed and in file order."""
+
+    exercises: Mapping[str, Exercise]
+    routines: Mapping[str, Routine]
+
+    def exercise(self, key: str) -> Exercise:
+        """Return the exercise with this key."""
+        return self.exercises[key]
+
+    def routine(self, key: str) -> Routine:
+        """Return the routine with this key."""
+        return self.routines[key]
+
+
+DEFAULT_CATALOGUE = "catalogue.toml"
+
+
+def default_path() -> Path:
+    """Return the path of the catalogue shipped in the package."""
+    return Path(str(resources.files("bot.coaching") / "data" / DEFAULT_CATALOGUE))
+
+
+class _Checker:
+    """Collects the location (file, entry, field) of a value being validated."""
+
+    def __init__(self, source: str, entry: str) -> None:
+        """Remember the file and the entry the values come from."""
+        self.source = source
+        self.entry = entry
+
+    def fail(self, field: str, problem: str) -> CatalogueError:
+        """Return an error naming the file, the entry and the field."""
+        return CatalogueError(f"{self.source}: {self.entry}: field '{field}' {problem}")
+
+    def get(self, data: Mapping[str, Any], field: str, default: Any = ...) -> Any:
+        """Return a field, or raise when it is required and missing."""
+        if field in data:
+            return data[field]
+        if default is ...:
+            raise self.fail(field, "is missing")
+        return default
+
+    def text(self, data: Mapping[str, Any], field: str, *, optional: bool = False) -> str | None:
+        """Return a non-empty string field."""
+        value = self.get(data, field, None if optional else ...)
+        if value is None and optional:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(field, f"must be non-empty text, got {value!r}")
+        return value.strip()
+
+    def flag(self, data: Mapping[str, Any], field: str, default: Any = ...) -> bool:
+        """Return a boolean field."""
+        value = self.get(data, field, default)
+        if not isinstance(value, bool):
+            raise self.fail(field, f"must be true or false, got {value!r}")
+        return value
+
+    def integer(
+        self, data: Mapping[str, Any], field: str, low: int, high: int, default: Any = ...
+    ) -> int:
+        """Return a whole-number field within [low, high]."""
+        value = self.get(data, field, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(field, f"must be a whole number, got {value!r}")
+        if not low <= value <= high:
+            raise self.fail(field, f"must be between {low} and {high}, got {value}")
+        return value
+
+    def pair(self, data: Mapping[str, Any], field: str, low: int, high: int) -> tuple[int, int]:
+        """Return a [min, max] field of whole numbers within [low, high]."""
+        value = self.get(data, field)
+        if (
+            not isinstance(value, list)
+            or len(value) != 2
+            or any(isinstance(v, bool) or not isinstance(v, int) for v in value)
+        ):
+            raise self.fail(field, f"must be [min, max] whole numbers, got {value!r}")
+        first, second = value
+        if not low <= first <= second <= high:
+            raise self.fail(
+                field, f"must have {low} <= min <= max <= {high}, got [{first}, {second}]"
+            )
+        return first, second
+
+    def unknown(self, data: Mapping[str, Any], allowed: frozenset[str]) -> None:
+        """Refuse fields the loader does not know (usually a typo)."""
+        for name in data:
+            if name not in allowed:
+                raise self.fail(name, f"is not a known field (known: {', '.join(sorted(allowed))})")
+
+
+def _parse_exercise(source: str, key: str, data: Any) -> Exercise:
+    """Validate one [exercises.<key>] table and return the Exercise."""
+    check = _Checker(source, f"exercise '{key}'")
+    if not isinstance(data, dict):
+        raise CatalogueError(f"{source}: exercise '{key}' must be a table")
+    check.unknown(data, _EXERCISE_FIELDS)
+    unit = check.text(data, "unit")
+    if unit not in UNITS:
+        raise check.fail("unit", f"must be one of {', '.join(UNITS)}, got {unit!r}")
+    low, high = check.pair(data, "range", 1, MAX_TARGET)
+    target = check.integer(data, "target", 1, MAX_TARGET)
+    if not low <= target <= high:
+        raise check.fail("target", f"must be inside range [{low}, {high}], got {target}")
+    hold: int | None = None
+    if unit == "hold":
+        hold = check.integer(data, "hold_seconds", 1, 60)
+    elif "hold_seconds" in data:
+        raise check.fail("hold_seconds", f"is only allowed with unit 'hold', not {unit!r}")
+    cues = check.get(data, "cues")
+    if not isinstance(cues, list) or not 2 <= len(cues) <= 4:
+        raise check.fail("cues", f"must be a list of 2 to 4 cues, got {cues!r}")
+    for i, cue in enumerate(cues):
+        if not isinstance(cue, str) or not cue.strip() or len(cue) > MAX_CUE_LENGTH:
+            raise check.fail(
+                f"cues[{i}]", f"must be short non-empty text (<= {MAX_CUE_LENGTH} characters)"
+            )
+    name = check.text(data, "name")
+    seed = check.text(data, "seed")
+    assert name is not None and seed is not None and unit is not None
+    return Exercise(
+        key=key,
+        name=name,
+        unit=unit,
+        per_side=check.flag(data, "per_side"),
+        band=check.flag(data, "band"),
+        target=target,
+        range=(low, high),
+        cues=tuple(c.strip() for c in cues),
+        seed=seed,
+        hold_seconds=hold,
+        each=check.text(data, "each", optional=True),
+    )
+
+
+def _parse_step(
+    source: str, routine: str, index: int, data: Any, exercises: Mapping[str, Exercise]
+) -> RoutineStep:
+    """Validate one step of a routine against the known exercises."""
+    check = _Checker(source, f"routine '{routine}' step {index + 1}")
+    if not isinstance(data, dict):
+        raise CatalogueError(f"{source}: routine '{routine}' step {index + 1} must be a table")
+    check.unknown(data, _STEP_FIELDS)
+    key = check.text(data, "exercise")
+    if key not in exercises:
+        raise check.fail("exercise", f"names an unknown exercise {key!r}")
+    exercise = exercises[key]
+    side = check.get(data, "side", None)
+    if exercise.per_side and side not in SIDES:
+        raise check.fail("side", f"must be 'left' or 'right' for a per-side exercise, got {side!r}")
+    if not exercise.per_side and side is not None:
+        raise check.fail("side", f"is not allowed: {key} is not done per side")
+    low, high = exercise.range
+    target = check.integer(data, "target", low, high, default=exercise.target)
+    rest_after = check.get(data, "rest_after", None)
+    if rest_after is not None:
+        rest_after = check.integer(data, "rest_after", 0, MAX_REST_SECONDS)
+    return RoutineStep(
+        exercise=exercise.key,
+        side=side,
+        target=target,
+        rest_after=rest_after,
+        first_round_only=check.flag(data, "first_round_only", False),
+    )
+
+
+def _parse_routine(source: str, key: str, data: Any, exercises: Mapping[str, Exercise]) -> Routine:
+    """Validate one [routines.<key>] table and return the Routine."""
+    check = _Checker(source, f"routine '{key}'")
+    if not isinstance(data, dict):
+        raise CatalogueError(f"{source}: routine '{key}' must be a table")
+    check.unknown(data, _ROUTINE_FIELDS)
+    goals = check.get(data, "goals")
+    if not isinstance(goals, list) or not goals or any(g not in GOAL_KEYS for g in goals):
+        raise check.fail("goals", f"must list one or more of {', '.join(GOAL_KEYS)}, got {goals!r}")
+    low, high = check.pair(data, "rounds_allowed", 1, MAX_ROUNDS)
+    rounds = check.integer(data, "rounds", 1, MAX_ROUNDS)
+    if not low <= rounds <= high:
+        raise check.fail("rounds", f"must be inside rounds_allowed [{low}, {high}], got {rounds}")
+    raw_steps = check.get(data, "steps")
+    if not isinstance(raw_steps, list) or not raw_steps:
+        raise check.fail("steps", "must be a non-empty list of steps")
+    steps = tuple(_parse_step(source, key, i, s, exercises) for i, s in enumerate(raw_steps))
+    if all(s.first_round_only for s in steps):
+        raise check.fail("steps", "needs at least one step done in every round")
+    name = check.text(data, "name")
+    seed = check.text(data, "seed")
+    assert name is not None and seed is not None
+    return Routine(
+        key=key,
+        name=name,
+        seed=seed,
+        goals=tuple(goals),
+        steps=steps,
+        rounds=rounds,
+        rounds_allowed=(low, high),
+        rest_between_moves=check.integer(data, "rest_between_moves", 0, MAX_REST_SECONDS),
+        rest_between_rounds=check.integer(data, "rest_between_rounds", 0, MAX_REST_SECONDS),
+    )
+
+
+def _table(source: str, raw: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """Return a non-empty top-level table of the file."""
+    table = raw.get(name)
+    if not isinstance(table, dict) or not table:
+        raise CatalogueError(f"{source}: [{name}] is missing or empty")
+    return table
+
+
+def parse_catalogue(raw: Mapping[str, Any], source: str = "<catalogue>") -> Catalogue:
+    """Validate parsed TOML data and return the Catalogue."""
+    for name in raw:
+        if name not in ("exercises", "routines"):
+            raise CatalogueError(f"{source}: unknown top-level table [{name}]")
+    exercises = {
+        key: _parse_exercise(source, key, data)
+        for key, data in _table(source, raw, "exercises").items()
+    }
+    routines = {
+        key: _parse_routine(source, key, data, exercises)
+        for key, data in _table(source, raw, "routines").items()
+    }
+    for key in (*exercises, *routines):
+        if not key.replace("_", "").isalnum() or not key.isascii() or len(key) > 24:
+            raise CatalogueError(f"{source}: key '{key}' must be short ASCII letters, digits or _")
+    return Catalogue(exercises=exercises, routines=routines)
+
+
+def load_catalogue(path: Path | None = None) -> Catalogue:
+    """Read and validate a catalogue file (default: the one shipped in the package)."""
+    target = path or default_path()
+    try:
+        raw = tomllib.loads(target.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CatalogueError(f"{target}: catalogue file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CatalogueError(f"{target}: cannot read the catalogue ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogueError(f"{target}: not valid TOML ({exc})") from None
+    return parse_catalogue(raw, str(target))

@@ -1,0 +1,119 @@
+"""What the bot says about reminders: the nudge itself and the /reminders settings."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+from bot.coaching.catalogue import Catalogue, Routine
+from bot.coaching.profile import format_days
+from bot.coaching.session import suggest_routine
+from bot.coaching.texts import band_label
+
+MIN_DAYS_RECOMMENDED = 3  # seeds: at least 3 sessions a week, consistently
+UNIT_WORDS = {"reps": "reps", "steps": "steps", "seconds": "s", "hold": "holds"}
+
+NUDGE = "⏰ Time for your warm-up, {name}!\n\nToday: {routine} · {rounds} rounds{band}\n{targets}"
+SNOOZED_NUDGE = "⏰ Here's your reminder again, {name}."
+SNOOZED = "😴 Snoozed. I'll remind you again at {at}."
+SKIPPED = "👍 Skipped for today. See you next time!"
+ALREADY_HANDLED = "That reminder was already handled."
+
+MENU = (
+    "⏰ Your reminders\n\n• Days: {days}\n• Time: {at}\n• Time zone: {zone}\n• Status: {status}"
+    "{next_line}"
+)
+FEW_DAYS = "⚠️ Fewer than 3 days a week: the routine works best at least 3 times a week."
+EMPTY_DAYS = "You can't untick every day. If you need a break, pause the reminders instead."
+ASK_DAYS = "Tap days to turn them on or off:"
+ASK_TIME = "What time should I nudge you? Tap one, or type it like 06:30 or 7:30pm."
+BAD_TIME = "“{text}” isn't a time I understand (hours go up to 23, minutes to 59)."
+ASK_ZONE = (
+    "Type your time zone, like Europe/Berlin or just Berlin, or share your location "
+    "(📎 → Location) and I'll work it out."
+)
+UNKNOWN_ZONE = "I couldn't find a time zone called “{text}”."
+OCEAN = (
+    "That spot looks like open sea, where I can't tell the local time zone. "
+    "Please type your time zone, like Europe/Lisbon."
+)
+NOT_WAITING_LOCATION = "Thanks! To change your time zone from a location, send /reminders first."
+PAUSED_WEEK = "⏸ Paused until {until}."
+PAUSED_OFF = "⏸ Paused until you resume."
+RESUMED = "▶️ Reminders are on again."
+SAVED = "Saved ✓"
+
+
+def targets(routine: Routine, catalogue: Catalogue) -> str:
+    """Return one line per exercise of a routine with its target, e.g. 'Glute bridge: 10 reps'."""
+    lines: dict[str, str] = {}
+    for step in routine.steps:
+        exercise = catalogue.exercise(step.exercise)
+        unit = UNIT_WORDS.get(exercise.unit, exercise.unit)
+        side = " each side" if exercise.per_side else ""
+        lines.setdefault(exercise.key, f"• {exercise.name}: {step.target} {unit}{side}")
+    return "\n".join(lines.values())
+
+
+def nudge(
+    *,
+    name: str,
+    goal: str | None,
+    band: str | None,
+    catalogue: Catalogue | None,
+    last_routine: str | None = None,
+    snoozed: bool = False,
+) -> str:
+    """Return the reminder message naming the routine due and today's targets."""
+    # TODO(issue 4): take targets from the progression ladder once it exists.
+    head = SNOOZED_NUDGE.format(name=name) + "\n\n" if snoozed else ""
+    if catalogue is None or not catalogue.routines:
+        return f"{head}⏰ Time for your mini-band warm-up, {name}!"
+    routine = suggest_routine(catalogue, goal, last_routine)  # what /warmup offers first
+    band_text = f" · {band_label(band)} band" if band and band != "none" else ""
+    body = NUDGE.format(
+        name=name,
+        routine=routine.name,
+        rounds=routine.rounds,
+        band=band_text,
+        targets=targets(routine, catalogue),
+    )
+    return head + body if snoozed else body
+
+
+def local_clock(moment: datetime, zone: str) -> str:
+    """Return an instant as local HH:MM."""
+    return f"{moment.astimezone(ZoneInfo(zone)):%H:%M}"
+
+
+def local_date(moment: datetime, zone: str) -> str:
+    """Return an instant as a short local date, e.g. 'Mon 30 Nov'."""
+    return f"{moment.astimezone(ZoneInfo(zone)):%a %d %b}"
+
+
+def menu(
+    *,
+    days_mask: int,
+    at: time,
+    zone: str,
+    enabled: bool,
+    paused_until: datetime | None,
+    next_due: datetime | None,
+    now: datetime,
+) -> str:
+    """Return the /reminders overview."""
+    if not enabled:
+        status = "paused until you resume"
+    elif paused_until is not None and paused_until > now:
+        status = f"paused until {local_date(paused_until, zone)}"
+    else:
+        status = "on"
+    next_line = ""
+    if next_due is not None:
+        next_line = f"\n\nNext nudge: {local_date(next_due, zone)} at {local_clock(next_due, zone)}"
+    text = MENU.format(
+        days=format_days(days_mask), at=f"{at:%H:%M}", zone=zone, status=status, next_line=next_line
+    )
+    if 0 < bin(days_mask).count("1") < MIN_DAYS_RECOMMENDED:
+        text += f"\n\n{FEW_DAYS}"
+    return text

@@ -1,0 +1,450 @@
+"""A guided session as plain data: the frozen plan, countdowns, taps, summary and suggestion.
+
+Pure: imports neither telegram nor sqlalchemy. Storage keeps the plan as JSON and the current
+position, phase and next timer instant; everything here turns those into what happens next.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.coaching.catalogue import TIMED_UNITS, Catalogue, Routine
+
+PLAN_VERSION = 1
+GET_READY_SECONDS = 3  # issue 3: timed work starts after a 3 s "get ready"
+RELAX_BETWEEN_HOLDS = 3
+EDIT_EVERY_SECONDS = 5  # about one edit per 5 s keeps well under 1 message/s per chat
+FINAL_COUNT = (3, 2, 1)
+# A timer found this late (the bot was down) is not replayed: no burst of stale edits.
+STALE_AFTER = timedelta(seconds=30)
+ABANDON_AFTER = timedelta(hours=2)
+MAX_COUNT = 200
+
+# Phases stored in workout_sessions.phase; timers add ":<offset>" (see Timer).
+STEP = "step"
+FEWER = "fewer"
+WORK = "work"
+REST = "rest"
+
+# Session statuses.
+ACTIVE = "active"
+COMPLETED = "completed"
+STOPPED = "stopped"
+ABANDONED = "abandoned"
+
+# Set outcomes.
+DONE = "done"
+FEWER_OUTCOME = "fewer"
+SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class PlanStep:
+    """One set to do: where it sits in the session and what it asks for."""
+
+    position: int
+    round_no: int
+    rounds: int
+    step_no: int
+    steps_in_round: int
+    exercise: str
+    name: str
+    side: str | None
+    target: int
+    unit: str
+    band: str | None  # None when the exercise is done without a band
+    rest_after: int
+    hold_seconds: int | None = None
+    each: str | None = None
+
+    @property
+    def timed(self) -> bool:
+        """Return True when the step runs on a countdown."""
+        return self.unit in TIMED_UNITS
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The frozen list of steps a session walks through."""
+
+    routine: str
+    routine_name: str
+    rounds: int
+    band: str | None
+    steps: tuple[PlanStep, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the plan as JSON-serialisable data."""
+        data = asdict(self)
+        data["version"] = PLAN_VERSION
+        data["steps"] = [asdict(s) for s in self.steps]
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Plan:
+        """Rebuild a plan stored by to_json."""
+        return cls(
+            routine=str(data["routine"]),
+            routine_name=str(data["routine_name"]),
+            rounds=int(data["rounds"]),
+            band=data.get("band"),
+            steps=tuple(PlanStep(**s) for s in data["steps"]),
+        )
+
+    def step(self, position: int) -> PlanStep | None:
+        """Return the step at a position, or None past the end."""
+        return self.steps[position] if 0 <= position < len(self.steps) else None
+
+
+def build_plan(catalogue: Catalogue, routine_key: str, rounds: int, band: str | None) -> Plan:
+    """Expand a routine into its frozen plan for `rounds` rounds on `band`."""
+    routine = catalogue.routine(routine_key)
+    low, high = routine.rounds_allowed
+    if not low <= rounds <= high:
+        raise ValueError(f"{routine_key}: {rounds} rounds is outside [{low}, {high}]")
+    steps: list[PlanStep] = []
+    for round_no in range(1, rounds + 1):
+        chosen = [s for s in routine.steps if round_no == 1 or not s.first_round_only]
+        for i, step in enumerate(chosen):
+            exercise = catalogue.exercise(step.exercise)
+            last_in_round = i == len(chosen) - 1
+            if last_in_round:
+                rest = routine.rest_between_rounds if round_no < rounds else 0
+            else:
+                rest = routine.rest_between_moves if step.rest_after is None else step.rest_after
+            steps.append(
+                PlanStep(
+                    position=len(steps),
+                    round_no=round_no,
+                    rounds=rounds,
+                    step_no=i + 1,
+                    steps_in_round=len(chosen),
+                    exercise=exercise.key,
+                    name=exercise.name,
+                    side=step.side,
+                    target=step.target,
+                    unit=exercise.unit,
+                    band=band if exercise.band else None,
+                    rest_after=rest,
+                    hold_seconds=exercise.hold_seconds,
+                    each=exercise.each,
+                )
+            )
+    return Plan(routine.key, routine.name, rounds, band, tuple(steps))
+
+
+# ---------------------------------------------------------------- countdowns
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of a countdown with its own label: get ready, go, hold, relax or rest."""
+
+    label: str
+    seconds: int
+
+
+@dataclass(frozen=True)
+class Tick:
+    """What a countdown shows at a moment, and when it next needs an edit."""
+
+    finished: bool
+    segment: int
+    label: str
+    remaining: int
+    next_offset: int | None  # seconds from the countdown's start of the next edit
+    next_due: datetime | None
+
+
+def work_segments(step: PlanStep) -> tuple[Segment, ...]:
+    """Return the countdown of a timed step: get ready, then the work (or each hold)."""
+    ready = Segment("Get ready", GET_READY_SECONDS)
+    if step.unit == "hold" and step.hold_seconds:
+        parts: list[Segment] = [ready]
+        for rep in range(1, step.target + 1):
+            if rep > 1:
+                parts.append(Segment("Relax", RELAX_BETWEEN_HOLDS))
+            parts.append(Segment(f"Hold {rep}/{step.target}", step.hold_seconds))
+        return tuple(parts)
+    return (ready, Segment("Go", step.target))
+
+
+def rest_segments(seconds: int) -> tuple[Segment, ...]:
+    """Return the countdown of a rest."""
+    return (Segment("Rest", seconds),)
+
+
+def checkpoints(seconds: int) -> tuple[int, ...]:
+    """Return the remaining-seconds values at which a segment of `seconds` is shown, highest first.
+
+    The full length first, then every multiple of 5 below it, then 3, 2, 1.
+    """
+    marks = {seconds}
+    marks.update(m for m in range(EDIT_EVERY_SECONDS, seconds, EDIT_EVERY_SECONDS))
+    marks.update(m for m in FINAL_COUNT if m < seconds)
+    return tuple(sorted((m for m in marks if m > 0), reverse=True))
+
+
+def total_seconds(segments: Sequence[Segment]) -> int:
+    """Return the length of a countdown."""
+    return sum(s.seconds for s in segments)
+
+
+def countdown(started_at: datetime, segments: Sequence[Segment] | int, now: datetime) -> Tick:
+    """Return what a countdown started at `started_at` shows at `now` and when to edit next.
+
+    `segments` may be a plain duration in seconds. Late calls (after downtime) jump straight to
+    the current value: there is never a catch-up burst of edits.
+    """
+    parts = (Segment("", segments),) if isinstance(segments, int) else tuple(segments)
+    elapsed = (now - started_at).total_seconds()
+    begin = 0
+    for index, part in enumerate(parts):
+        end = begin + part.seconds
+        if elapsed < end:
+            left = end - max(elapsed, begin)
+            later = [m for m in checkpoints(part.seconds) if m < left]
+            next_offset = end - later[0] if later else end
+            return Tick(
+                finished=False,
+                segment=index,
+                label=part.label,
+                remaining=math.ceil(left),
+                next_offset=next_offset,
+                next_due=started_at + timedelta(seconds=next_offset),
+            )
+        begin = end
+    return Tick(True, len(parts) - 1, parts[-1].label if parts else "", 0, None, None)
+
+
+@dataclass(frozen=True)
+class Timer:
+    """A running countdown as stored: its kind and the offset of the edit that is due."""
+
+    kind: str  # WORK or REST
+    offset: int
+
+    @property
+    def phase(self) -> str:
+        """Return the value stored in workout_sessions.phase."""
+        return f"{self.kind}:{self.offset}"
+
+    def started_at(self, due: datetime) -> datetime:
+        """Return when the countdown started, given when its pending edit is due."""
+        return due - timedelta(seconds=self.offset)
+
+
+def parse_phase(phase: str) -> Timer | None:
+    """Return the Timer encoded in a stored phase, or None for a phase without a timer."""
+    kind, _, offset = phase.partition(":")
+    if kind in (WORK, REST) and offset.isdigit():
+        return Timer(kind, int(offset))
+    return None
+
+
+def start_timer(kind: str, segments: Sequence[Segment], now: datetime) -> tuple[Tick, Timer]:
+    """Start a countdown now; return its first tick and the Timer to store."""
+    tick = countdown(now, segments, now)
+    assert tick.next_offset is not None, "a countdown needs at least one second"
+    return tick, Timer(kind, tick.next_offset)
+
+
+# ---------------------------------------------------------------- moving through the plan
+
+
+@dataclass(frozen=True)
+class Next:
+    """Where the session goes after a set is logged."""
+
+    position: int
+    phase: str
+    timer_due_at: datetime | None
+    finished: bool
+    rest: Tick | None = None
+
+
+def after_set(plan: Plan, position: int, now: datetime) -> Next:
+    """Return the state after the set at `position` is logged: rest, the next step, or the end."""
+    step = plan.steps[position]
+    nxt = position + 1
+    if nxt >= len(plan.steps):
+        return Next(nxt, STEP, None, finished=True)
+    if step.rest_after > 0:
+        tick, timer = start_timer(REST, rest_segments(step.rest_after), now)
+        return Next(nxt, timer.phase, tick.next_due, finished=False, rest=tick)
+    return Next(nxt, STEP, None, finished=False)
+
+
+def is_stale(due: datetime, now: datetime) -> bool:
+    """Return True when a timer is so overdue (downtime) that it must not be replayed."""
+    return now - due > STALE_AFTER
+
+
+_COUNT = re.compile(r"^[0-9]{1,3}$")
+
+
+def parse_count(text: str) -> int | None:
+    """Return a typed whole number from 0 to 200, or None for anything else."""
+    cleaned = text.strip()
+    if not _COUNT.match(cleaned):
+        return None
+    value = int(cleaned)
+    return value if value <= MAX_COUNT else None
+
+
+def fewer_choices(target: int) -> tuple[int, ...]:
+    """Return the numbers offered after Fewer: everything below the target, at most 16 of them."""
+    if target <= 16:
+        return tuple(range(target))
+    step = math.ceil(target / 15)
+    return tuple(sorted({*range(0, target, step), target - 1}))
+
+
+def outcome_for(actual: int, target: int) -> str:
+    """Return the outcome of a set from the number done."""
+    return DONE if actual >= target else FEWER_OUTCOME
+
+
+# ---------------------------------------------------------------- callback data
+
+TAP_PREFIX = "ws"
+TAP_ACTIONS = {
+    "d": "done",
+    "f": "fewer",
+    "s": "skip",
+    "x": "stop",
+    "g": "go",
+    "r": "skip_rest",
+    "b": "back",
+}
+_TAP = re.compile(r"^ws:([0-9]{1,18}):([0-9]{1,4}):([dfsxgrb]|n[0-9]{1,3})$")
+
+
+@dataclass(frozen=True)
+class Tap:
+    """A parsed session button: which session, which position, what action (and a count)."""
+
+    session_id: int
+    position: int
+    action: str
+    count: int | None = None
+
+    def encode(self) -> str:
+        """Return the compact callback data for this tap (at most 64 bytes)."""
+        if self.action == "count":
+            code = f"n{self.count}"
+        else:
+            code = next(k for k, v in TAP_ACTIONS.items() if v == self.action)
+        data = f"{TAP_PREFIX}:{self.session_id}:{self.position}:{code}"
+        assert len(data.encode()) <= 64
+        return data
+
+
+def parse_tap(data: str) -> Tap | None:
+    """Return the Tap encoded in callback data, or None if it is malformed."""
+    match = _TAP.match(data)
+    if not match:
+        return None
+    sid, pos, code = int(match[1]), int(match[2]), match[3]
+    if code.startswith("n"):
+        count = int(code[1:])
+        return Tap(sid, pos, "count", count) if count <= MAX_COUNT else None
+    return Tap(sid, pos, TAP_ACTIONS[code])
+
+
+# ---------------------------------------------------------------- summary
+
+
+@dataclass(frozen=True)
+class LoggedSet:
+    """A logged set as the summary needs it."""
+
+    position: int
+    exercise: str
+    side: str | None
+    unit: str
+    target: int
+    actual: int
+    outcome: str
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The end-of-session numbers."""
+
+    routine_name: str
+    duration: timedelta
+    planned: int
+    done: int
+    fewer: int
+    skipped: int
+    totals: dict[str, int] = field(default_factory=dict)
+    band: str | None = None
+    finished: bool = True
+
+
+def _counted(step: PlanStep | None, logged: LoggedSet) -> tuple[str, int]:
+    """Return the unit a set adds to and how much; 'each' moves count twice, holds count reps."""
+    unit = "reps" if logged.unit == "hold" else logged.unit
+    times = 2 if step is not None and step.each else 1
+    return unit, logged.actual * times
+
+
+def summarise(
+    plan: Plan,
+    sets: Iterable[LoggedSet],
+    started_at: datetime,
+    ended_at: datetime,
+    *,
+    finished: bool,
+) -> Summary:
+    """Return the summary of a session from its plan and logged sets."""
+    done = fewer = skipped = 0
+    totals: dict[str, int] = {}
+    for logged in sets:
+        if logged.outcome == SKIPPED:
+            skipped += 1
+            continue
+        done += 1
+        fewer += logged.outcome == FEWER_OUTCOME
+        unit, amount = _counted(plan.step(logged.position), logged)
+        totals[unit] = totals.get(unit, 0) + amount
+    return Summary(
+        routine_name=plan.routine_name,
+        duration=max(ended_at - started_at, timedelta(0)),
+        planned=len(plan.steps),
+        done=done,
+        fewer=fewer,
+        skipped=skipped,
+        totals=totals,
+        band=plan.band,
+        finished=finished,
+    )
+
+
+# ---------------------------------------------------------------- suggestion
+
+
+def ordered_routines(catalogue: Catalogue, goal: str | None, last: str | None) -> list[Routine]:
+    """Return every routine with the suggested one first.
+
+    The suggestion is the next routine for the user's goal after the one done last time (in
+    catalogue order, wrapping round), so the sequences take turns; the first for the goal when
+    there is no history; the first routine when no routine lists the goal.
+    """
+    routines = list(catalogue.routines.values())
+    for_goal = [r for r in routines if goal in r.goals] or routines
+    keys = [r.key for r in for_goal]
+    after = keys.index(last) + 1 if last in keys else 0
+    suggested = for_goal[after % len(for_goal)]
+    return [suggested, *(r for r in routines if r.key != suggested.key)]
+
+
+def suggest_routine(catalogue: Catalogue, goal: str | None, last: str | None) -> Routine:
+    """Return the routine to offer first."""
+    return ordered_routines(catalogue, goal, last)[0]

@@ -1,0 +1,126 @@
+"""Inline keyboards for /warmup: setup choices and the buttons of a running session."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.coaching import session_texts as t
+from bot.coaching.catalogue import Routine
+from bot.coaching.profile import BAND_LABELS, BANDS
+from bot.coaching.session import PlanStep, Tap, fewer_choices
+
+SETUP = "wu"  # wu:r:<routine> · wu:n:<routine>:<rounds> · wu:b:<routine>:<rounds>:<band>
+SESSION = "ws"  # ws:<session>:<position>:<action>, see bot.coaching.session.Tap
+RESUME = "resume"
+ABANDON = "abandon"
+
+
+def _button(label: str, data: str) -> InlineKeyboardButton:
+    """Return a callback button, checking Telegram's 64-byte limit."""
+    assert 1 <= len(data.encode()) <= 64, data
+    return InlineKeyboardButton(label, callback_data=data)
+
+
+def _tap(label: str, session_id: int, position: int, action: str) -> InlineKeyboardButton:
+    """Return a session button for an action on a position."""
+    return _button(label, Tap(session_id, position, action).encode())
+
+
+def routines_keyboard(routines: Sequence[Routine]) -> InlineKeyboardMarkup:
+    """Return one button per routine, the first (suggested) one starred."""
+    return InlineKeyboardMarkup(
+        [
+            [_button((t.SUGGESTED if i == 0 else "") + r.name, f"{SETUP}:r:{r.key}")]
+            for i, r in enumerate(routines)
+        ]
+    )
+
+
+def rounds_keyboard(routine: Routine) -> InlineKeyboardMarkup:
+    """Return the allowed rounds with the suggested number ticked."""
+    buttons = [
+        _button(
+            f"✓ {n} (suggested)" if n == routine.rounds else str(n),
+            f"{SETUP}:n:{routine.key}:{n}",
+        )
+        for n in routine.round_choices
+    ]
+    return InlineKeyboardMarkup([buttons])
+
+
+def band_keyboard(routine: Routine, rounds: int, current: str | None) -> InlineKeyboardMarkup:
+    """Return the bands with the user's own band first, so confirming it is one tap."""
+    ordered = [b for b in BANDS if b == current] + [b for b in BANDS if b != current]
+    buttons = [
+        _button(
+            f"✓ {BAND_LABELS[b]} (my band)" if b == current else BAND_LABELS[b],
+            f"{SETUP}:b:{routine.key}:{rounds}:{b}",
+        )
+        for b in ordered
+    ]
+    if current in BANDS:
+        return InlineKeyboardMarkup([[buttons[0]], buttons[1:]])
+    return InlineKeyboardMarkup([buttons[:2], buttons[2:]])
+
+
+def resume_keyboard(session_id: int) -> InlineKeyboardMarkup:
+    """Return Resume and Abandon for a session left in progress."""
+    return InlineKeyboardMarkup(
+        [
+            [_button(t.RESUME, f"{SETUP}:{RESUME}:{session_id}")],
+            [_button(t.ABANDON, f"{SETUP}:{ABANDON}:{session_id}")],
+        ]
+    )
+
+
+def step_keyboard(session_id: int, step: PlanStep) -> InlineKeyboardMarkup:
+    """Return Done / Fewer / Skip / Stop (and Start timer for timed steps)."""
+    pos = step.position
+    rows = [
+        [
+            _tap(t.DONE_LABEL, session_id, pos, "done"),
+            _tap(t.FEWER_LABEL, session_id, pos, "fewer"),
+        ],
+        [_tap(t.SKIP_LABEL, session_id, pos, "skip"), _tap(t.STOP_LABEL, session_id, pos, "stop")],
+    ]
+    if step.timed:
+        rows.insert(0, [_tap(t.START_TIMER_LABEL, session_id, pos, "go")])
+    return InlineKeyboardMarkup(rows)
+
+
+def countdown_keyboard(session_id: int, position: int) -> InlineKeyboardMarkup:
+    """Return the buttons shown while a timed step counts down."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                _tap(t.FEWER_LABEL, session_id, position, "fewer"),
+                _tap(t.SKIP_LABEL, session_id, position, "skip"),
+            ],
+            [_tap(t.STOP_LABEL, session_id, position, "stop")],
+        ]
+    )
+
+
+def rest_keyboard(session_id: int, position: int) -> InlineKeyboardMarkup:
+    """Return Skip rest and Stop for a rest countdown before `position`."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                _tap(t.SKIP_REST_LABEL, session_id, position, "skip_rest"),
+                _tap(t.STOP_LABEL, session_id, position, "stop"),
+            ]
+        ]
+    )
+
+
+def fewer_keyboard(session_id: int, step: PlanStep) -> InlineKeyboardMarkup:
+    """Return the numbers below the target, in rows of five, and Back."""
+    numbers = [
+        _button(str(n), Tap(session_id, step.position, "count", n).encode())
+        for n in fewer_choices(step.target)
+    ]
+    rows = [numbers[i : i + 5] for i in range(0, len(numbers), 5)]
+    rows.append([_tap(t.BACK_LABEL, session_id, step.position, "back")])
+    return InlineKeyboardMarkup(rows)

@@ -1,0 +1,393 @@
+"""Reminder storage: next_due_at upkeep, indexed due queries and atomic slot claims.
+
+Every slot is claimed by INSERTing its (user, kind, due_at) row, or by flipping a pending row
+to "claimed", inside a write transaction; the unique constraint and the conditional UPDATE
+make exactly one dispatcher win, also with two processes on one PostgreSQL. A claim is
+committed before the message goes out, so a crash between the two loses that one reminder
+rather than ever sending it twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.coaching import schedule
+from bot.coaching.schedule import Action, SlotContext
+from storage import repositories as repo
+from storage.models import ReminderSettings, ReminderSlot, User, WorkoutSession
+from storage.sessions import last_routine
+
+REMINDER = "reminder"
+SNOOZE = "snooze"
+# Slot statuses.
+PENDING, CLAIMED, SENT, SKIPPED, FAILED = "pending", "claimed", "sent", "skipped", "failed"
+SNOOZED, STARTED = "snoozed", "started"
+DETAIL_MAX = 200
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A slot this process owns now: what to do with it and what to say."""
+
+    slot_id: int
+    user_id: int
+    chat_id: int
+    kind: str
+    due_at: datetime
+    action: Action
+    first_name: str
+    goal: str | None
+    band: str | None
+    timezone: str
+    last_routine: str | None = None
+
+
+async def reschedule(session: AsyncSession, user_id: int, now: datetime) -> datetime | None:
+    """Recompute and store the user's next_due_at from their settings; return it."""
+    row = (
+        await session.execute(
+            select(ReminderSettings, User.timezone, User.is_active)
+            .join(User, User.id == ReminderSettings.user_id)
+            .where(ReminderSettings.user_id == user_id)
+            .with_for_update(of=ReminderSettings)
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    settings, zone, active = row
+    settings.next_due_at = (
+        schedule.next_due(
+            days_mask=settings.days_mask,
+            at=settings.local_time,
+            zone=zone,
+            after=now,
+            enabled=settings.enabled,
+            paused_until=settings.paused_until,
+        )
+        if active
+        else None
+    )
+    await session.flush()
+    return settings.next_due_at
+
+
+async def ensure_scheduled(session: AsyncSession, user_id: int, now: datetime) -> None:
+    """Schedule the next slot if reminders are on but nothing is scheduled (e.g. after /start)."""
+    settings = await session.get(ReminderSettings, user_id)
+    if settings is not None and settings.enabled and settings.next_due_at is None:
+        await reschedule(session, user_id, now)
+
+
+async def update_settings(
+    session: AsyncSession, user_id: int, now: datetime, **changes: Any
+) -> ReminderSettings:
+    """Change reminder columns (days_mask, local_time, enabled, paused_until) and reschedule."""
+    settings = await session.get(ReminderSettings, user_id, with_for_update=True)
+    if settings is None:
+        settings = ReminderSettings(user_id=user_id)
+        session.add(settings)
+    for name, value in changes.items():
+        setattr(settings, name, value)
+    await session.flush()
+    await reschedule(session, user_id, now)
+    return settings
+
+
+async def set_timezone(session: AsyncSession, user_id: int, zone: str, now: datetime) -> None:
+    """Save the user's IANA time zone and reschedule their reminders in it."""
+    await session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(timezone=zone, awaiting=None)
+        .execution_options(synchronize_session=False)
+    )
+    await reschedule(session, user_id, now)
+
+
+async def set_awaiting(session: AsyncSession, user_id: int, awaiting: str | None) -> None:
+    """Store what typed input the bot waits for from this user (None: nothing)."""
+    await session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(awaiting=awaiting)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def stop_for_blocked(session: AsyncSession, user_id: int) -> None:
+    """Mark a user who blocked the bot inactive and stop their reminders (data is kept)."""
+    await repo.mark_blocked(session, user_id)
+    await session.execute(
+        update(ReminderSettings)
+        .where(ReminderSettings.user_id == user_id)
+        .values(next_due_at=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def due_users(session: AsyncSession, now: datetime, limit: int) -> list[tuple[int, datetime]]:
+    """Return (user_id, due_at) of recurring slots due by `now`, oldest first (indexed)."""
+    rows = await session.execute(
+        select(ReminderSettings.user_id, ReminderSettings.next_due_at)
+        .where(ReminderSettings.next_due_at <= now)
+        .order_by(ReminderSettings.next_due_at)
+        .limit(limit)
+    )
+    return [(uid, due) for uid, due in rows if due is not None]
+
+
+async def due_pending_slots(session: AsyncSession, now: datetime, limit: int) -> list[int]:
+    """Return ids of pending one-off slots (snoozes, follow-ups) due by `now` (indexed)."""
+    rows = await session.execute(
+        select(ReminderSlot.id)
+        .where(ReminderSlot.status == PENDING, ReminderSlot.due_at <= now)
+        .order_by(ReminderSlot.due_at)
+        .limit(limit)
+    )
+    return list(rows.scalars())
+
+
+def _insert(session: AsyncSession) -> Any:
+    """Return the dialect's INSERT construct, which supports ON CONFLICT DO NOTHING."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql if dialect == "postgresql" else sqlite).insert(ReminderSlot)
+
+
+async def insert_slot(
+    session: AsyncSession,
+    user_id: int,
+    kind: str,
+    due_at: datetime,
+    now: datetime,
+    *,
+    status: str,
+    detail: str | None = None,
+) -> int | None:
+    """Insert a slot row; return its id, or None when another process already holds it."""
+    statement = (
+        _insert(session)
+        .values(
+            user_id=user_id,
+            kind=kind,
+            due_at=due_at,
+            status=status,
+            detail=detail,
+            claimed_at=now,
+            attempts=0,
+        )
+        .on_conflict_do_nothing(index_elements=["user_id", "kind", "due_at"])
+        .returning(ReminderSlot.id)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def _slot_context(
+    session: AsyncSession,
+    user: User,
+    settings: ReminderSettings | None,
+    kind: str,
+    due_at: datetime,
+    now: datetime,
+    grace: timedelta,
+) -> SlotContext:
+    """Gather what the send-or-skip rule needs: status, pause, training and reminders today."""
+    start, end = schedule.local_day_bounds(due_at, user.timezone)
+    trained = await session.scalar(
+        select(WorkoutSession.id)
+        .where(
+            WorkoutSession.user_id == user.id,
+            WorkoutSession.status == "completed",
+            WorkoutSession.ended_at >= start,
+            WorkoutSession.ended_at < end,
+        )
+        .limit(1)
+    )
+    reminded = None
+    if kind == REMINDER:
+        reminded = await session.scalar(
+            select(ReminderSlot.id)
+            .where(
+                ReminderSlot.user_id == user.id,
+                ReminderSlot.kind == REMINDER,
+                ReminderSlot.status.in_((CLAIMED, SENT, SNOOZED, STARTED)),
+                ReminderSlot.due_at >= start,
+                ReminderSlot.due_at < end,
+            )
+            .limit(1)
+        )
+    return SlotContext(
+        due_at=due_at,
+        now=now,
+        grace=grace,
+        active=user.is_active,
+        enabled=settings.enabled if settings else False,
+        paused_until=settings.paused_until if settings else None,
+        trained_today=trained is not None,
+        reminded_today=reminded is not None,
+    )
+
+
+async def _claim(
+    session: AsyncSession, slot_id: int, user: User, kind: str, due_at: datetime, action: Action
+) -> Claim:
+    """Return a Claim from the user row and their last routine."""
+    return Claim(
+        last_routine=await last_routine(session, user.id) if action is Action.SEND else None,
+        slot_id=slot_id,
+        user_id=user.id,
+        chat_id=user.chat_id,
+        kind=kind,
+        due_at=due_at,
+        action=action,
+        first_name=user.first_name,
+        goal=user.goal,
+        band=user.band,
+        timezone=user.timezone,
+    )
+
+
+async def claim_scheduled(
+    session: AsyncSession, user_id: int, due_at: datetime, now: datetime, grace: timedelta
+) -> Claim | None:
+    """Claim the user's recurring slot at `due_at` and advance next_due_at; None if taken."""
+    settings = (
+        await session.execute(
+            select(ReminderSettings)
+            .where(ReminderSettings.user_id == user_id, ReminderSettings.next_due_at == due_at)
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    if settings is None:
+        return None  # another dispatcher handled it, or the user changed their schedule
+    user = await session.get(User, user_id)
+    assert user is not None
+    action = schedule.decide(
+        await _slot_context(session, user, settings, REMINDER, due_at, now, grace)
+    )
+    status = CLAIMED if action is Action.SEND else SKIPPED
+    slot_id = await insert_slot(
+        session,
+        user_id,
+        REMINDER,
+        due_at,
+        now,
+        status=status,
+        detail=None if action is Action.SEND else action.value,
+    )
+    settings.next_due_at = (
+        None
+        if action is Action.INACTIVE
+        else schedule.next_due(
+            days_mask=settings.days_mask,
+            at=settings.local_time,
+            zone=user.timezone,
+            after=max(now, due_at),
+            enabled=settings.enabled,
+            paused_until=settings.paused_until,
+        )
+    )
+    if slot_id is None:
+        return None
+    return await _claim(session, slot_id, user, REMINDER, due_at, action)
+
+
+async def claim_pending(
+    session: AsyncSession, slot_id: int, now: datetime, grace: timedelta
+) -> Claim | None:
+    """Claim a pending one-off slot by flipping its status; None if another process has it."""
+    flipped = await session.execute(
+        update(ReminderSlot)
+        .where(ReminderSlot.id == slot_id, ReminderSlot.status == PENDING)
+        .values(status=CLAIMED, claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if flipped.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    slot = await session.get(ReminderSlot, slot_id, populate_existing=True)
+    assert slot is not None
+    user = await session.get(User, slot.user_id)
+    assert user is not None
+    settings = await session.get(ReminderSettings, slot.user_id)
+    action = schedule.decide(
+        await _slot_context(session, user, settings, slot.kind, slot.due_at, now, grace)
+    )
+    if action is not Action.SEND:
+        slot.status, slot.detail = SKIPPED, action.value
+    return await _claim(session, slot.id, user, slot.kind, slot.due_at, action)
+
+
+async def finish(
+    session: AsyncSession,
+    slot_id: int,
+    status: str,
+    *,
+    attempts: int,
+    now: datetime,
+    detail: str | None = None,
+) -> None:
+    """Record how a claimed slot ended: sent, skipped or failed."""
+    await session.execute(
+        update(ReminderSlot)
+        .where(ReminderSlot.id == slot_id)
+        .values(
+            status=status,
+            attempts=attempts,
+            sent_at=now if status == SENT else None,
+            detail=detail[:DETAIL_MAX] if detail else None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def get_slot(session: AsyncSession, slot_id: int) -> ReminderSlot | None:
+    """Return a slot by id."""
+    return await session.get(ReminderSlot, slot_id)
+
+
+async def transition(
+    session: AsyncSession, slot_id: int, user_id: int, *, from_status: str, to_status: str
+) -> bool:
+    """Move a user's slot from one status to another atomically; False if it had moved on."""
+    result = await session.execute(
+        update(ReminderSlot)
+        .where(
+            ReminderSlot.id == slot_id,
+            ReminderSlot.user_id == user_id,
+            ReminderSlot.status == from_status,
+        )
+        .values(status=to_status)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+async def snooze(
+    session: AsyncSession, slot_id: int, user_id: int, now: datetime
+) -> datetime | None:
+    """Turn a sent reminder into exactly one pending slot an hour later; None if not snoozable."""
+    if not await transition(session, slot_id, user_id, from_status=SENT, to_status=SNOOZED):
+        return None
+    due = schedule.snooze_due(now)
+    await insert_slot(session, user_id, SNOOZE, due, now, status=PENDING, detail=f"of {slot_id}")
+    return due
+
+
+async def reminder_settings_view(
+    session: AsyncSession, user_id: int
+) -> tuple[User, ReminderSettings] | None:
+    """Return the user and their reminder settings (created with defaults if missing)."""
+    user = await session.get(User, user_id)
+    if user is None:
+        return None
+    settings = await session.get(ReminderSettings, user_id)
+    if settings is None:
+        settings = ReminderSettings(
+            user_id=user_id, days_mask=0b0010101, local_time=time(7, 0), enabled=True
+        )
+    return user, settings

@@ -1,0 +1,249 @@
+"""Queries for guided sessions over workout_sessions and session_sets.
+
+Every state change is a conditional UPDATE on the state the caller saw (position, phase and, for
+timers, timer_due_at), so of two concurrent taps or two bot processes exactly one wins; the
+unique (session_id, position) constraint is the last guard against logging a set twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import SessionSet, User, WorkoutSession
+
+ACTIVE = "active"
+
+
+async def get_session(session: AsyncSession, session_id: int) -> WorkoutSession | None:
+    """Return a workout session by id."""
+    return await session.get(WorkoutSession, session_id, populate_existing=True)
+
+
+async def active_session(session: AsyncSession, user_id: int) -> WorkoutSession | None:
+    """Return the user's active workout session, if any (the newest, should there be several)."""
+    result = await session.execute(
+        select(WorkoutSession)
+        .where(WorkoutSession.user_id == user_id, WorkoutSession.status == ACTIVE)
+        .order_by(WorkoutSession.id.desc())
+        .limit(1)
+        .execution_options(populate_existing=True)
+    )
+    return result.scalar_one_or_none()
+
+
+async def last_routine(session: AsyncSession, user_id: int) -> str | None:
+    """Return the routine of the user's most recent session, if any."""
+    result = await session.execute(
+        select(WorkoutSession.routine_key)
+        .where(WorkoutSession.user_id == user_id)
+        .order_by(WorkoutSession.id.desc())
+        .limit(1)
+    )
+    return result.scalar_one_or_none()
+
+
+async def create_session(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    routine_key: str,
+    rounds: int,
+    band: str | None,
+    plan: dict[str, Any],
+    now: datetime,
+) -> WorkoutSession | None:
+    """Start a session, or return None when the user already has an active one.
+
+    The user row is locked first so two concurrent starts for one user are serialised.
+    """
+    await session.get(User, user_id, with_for_update=True)
+    if await active_session(session, user_id) is not None:
+        return None
+    row = WorkoutSession(
+        user_id=user_id,
+        routine_key=routine_key,
+        rounds=rounds,
+        band=band,
+        status=ACTIVE,
+        plan=plan,
+        position=0,
+        phase="step",
+        started_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def move(
+    session: AsyncSession,
+    session_id: int,
+    *,
+    position: int,
+    phase: str,
+    now: datetime,
+    new_position: int | None = None,
+    new_phase: str | None = None,
+    timer_due_at: datetime | None = None,
+    expected_due: datetime | None = None,
+    status: str | None = None,
+) -> bool:
+    """Move an active session from (position, phase) to a new state; False if it had moved on.
+
+    With `expected_due` the move only happens if that timer is still the one pending, which is
+    how a due timer is claimed by exactly one process.
+    """
+    conditions = [
+        WorkoutSession.id == session_id,
+        WorkoutSession.status == ACTIVE,
+        WorkoutSession.position == position,
+        WorkoutSession.phase == phase,
+    ]
+    if expected_due is not None:
+        conditions.append(WorkoutSession.timer_due_at == expected_due)
+    values: dict[str, Any] = {
+        "position": position if new_position is None else new_position,
+        "phase": phase if new_phase is None else new_phase,
+        "timer_due_at": timer_due_at,
+        "updated_at": now,
+    }
+    if status is not None:
+        values.update(status=status, ended_at=now, timer_due_at=None)
+    result = await session.execute(
+        update(WorkoutSession)
+        .where(*conditions)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+async def log_set(
+    session: AsyncSession,
+    *,
+    session_id: int,
+    position: int,
+    round_no: int,
+    step_no: int,
+    exercise_key: str,
+    side: str | None,
+    unit: str,
+    target: int,
+    actual: int,
+    outcome: str,
+    band: str | None,
+    now: datetime,
+) -> SessionSet:
+    """Insert the set for a plan position (call only after winning the conditional move)."""
+    row = SessionSet(
+        session_id=session_id,
+        position=position,
+        round_no=round_no,
+        step_no=step_no,
+        exercise_key=exercise_key,
+        side=side,
+        unit=unit,
+        target=target,
+        actual=actual,
+        outcome=outcome,
+        band=band,
+        logged_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def set_message(
+    session: AsyncSession, session_id: int, position: int, message_id: int
+) -> bool:
+    """Remember which message shows the session's current step, if it is still at `position`."""
+    result = await session.execute(
+        update(WorkoutSession)
+        .where(
+            WorkoutSession.id == session_id,
+            WorkoutSession.position == position,
+            WorkoutSession.status == ACTIVE,
+        )
+        .values(message_id=message_id, updated_at=WorkoutSession.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+async def end_session(
+    session: AsyncSession, session_id: int, *, status: str, now: datetime
+) -> bool:
+    """Close an active session with a final status; False if it was already closed."""
+    result = await session.execute(
+        update(WorkoutSession)
+        .where(WorkoutSession.id == session_id, WorkoutSession.status == ACTIVE)
+        .values(status=status, ended_at=now, timer_due_at=None, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+async def sets_of(session: AsyncSession, session_id: int) -> list[SessionSet]:
+    """Return a session's logged sets in plan order."""
+    result = await session.execute(
+        select(SessionSet).where(SessionSet.session_id == session_id).order_by(SessionSet.position)
+    )
+    return list(result.scalars())
+
+
+async def due_timers(
+    session: AsyncSession, now: datetime, limit: int = 100
+) -> list[tuple[WorkoutSession, int]]:
+    """Return active sessions whose timer is due, with their chat ids (uses the due index)."""
+    result = await session.execute(
+        select(WorkoutSession, User.chat_id)
+        .join(User, User.id == WorkoutSession.user_id)
+        .where(WorkoutSession.timer_due_at <= now, WorkoutSession.status == ACTIVE)
+        .order_by(WorkoutSession.timer_due_at)
+        .limit(limit)
+        .execution_options(populate_existing=True)
+    )
+    return [(row, int(chat_id)) for row, chat_id in result.all()]
+
+
+async def abandon_idle(session: AsyncSession, idle_before: datetime, now: datetime) -> int:
+    """Close active sessions untouched since `idle_before` as abandoned; return how many."""
+    result = await session.execute(
+        update(WorkoutSession)
+        .where(WorkoutSession.status == ACTIVE, WorkoutSession.updated_at < idle_before)
+        .values(status="abandoned", ended_at=now, timer_due_at=None, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def set_awaiting(session: AsyncSession, user_id: int, value: str | None) -> None:
+    """Set what typed input the bot waits for from this user."""
+    await session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(awaiting=value)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def clear_session_awaiting(session: AsyncSession, user_id: int, session_id: int) -> None:
+    """Stop waiting for typed input about a session, leaving other features' waits alone."""
+    await session.execute(
+        update(User)
+        .where(
+            User.id == user_id,
+            or_(
+                User.awaiting == f"session:{session_id}",
+                User.awaiting.like(f"count:{session_id}:%"),
+            ),
+        )
+        .values(awaiting=None)
+        .execution_options(synchronize_session=False)
+    )

@@ -1,0 +1,149 @@
+"""Session queries on SQLite and PostgreSQL: one active session, atomic moves, due timers."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from bot.coaching.catalogue import load_catalogue
+from bot.coaching.session import build_plan
+from storage import repositories as repo
+from storage import sessions as store
+from storage.db import Database
+
+T0 = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
+PLAN = build_plan(load_catalogue(), "upper", 2, "green")
+
+
+async def start(db: Database, user_id: int = 1) -> int:
+    """Register a user and start an upper-body session; return its id."""
+    async with db.write() as session:
+        await repo.register_user(
+            session,
+            user_id=user_id,
+            chat_id=user_id,
+            first_name="Sam",
+            timezone="UTC",
+            first_step="goal",
+        )
+    async with db.write() as session:
+        row = await store.create_session(
+            session,
+            user_id=user_id,
+            routine_key="upper",
+            rounds=2,
+            band="green",
+            plan=PLAN.to_json(),
+            now=T0,
+        )
+        assert row is not None
+        return row.id
+
+
+async def test_only_one_active_session_per_user(db: Database) -> None:
+    sid = await start(db)
+    async with db.write() as session:
+        again = await store.create_session(
+            session,
+            user_id=1,
+            routine_key="lower",
+            rounds=2,
+            band="green",
+            plan=PLAN.to_json(),
+            now=T0,
+        )
+    assert again is None
+    async with db.read() as session:
+        active = await store.active_session(session, 1)
+        assert active is not None and active.id == sid and active.started_at == T0
+        assert await store.last_routine(session, 1) == "upper"
+
+
+async def test_concurrent_moves_from_the_same_state_have_one_winner(db: Database) -> None:
+    sid = await start(db)
+
+    async def tap() -> bool:
+        async with db.write() as session:
+            return await store.move(session, sid, position=0, phase="step", new_position=1, now=T0)
+
+    results = await asyncio.gather(*(tap() for _ in range(5)))
+    assert sorted(results) == [False] * 4 + [True]
+    async with db.read() as session:
+        row = await store.get_session(session, sid)
+        assert row is not None and row.position == 1
+
+
+async def test_due_timers_are_claimed_once(db: Database) -> None:
+    sid = await start(db)
+    due = T0 + timedelta(seconds=5)
+    async with db.write() as session:
+        assert await store.move(
+            session, sid, position=0, phase="step", new_phase="rest:5", timer_due_at=due, now=T0
+        )
+    async with db.read() as session:
+        assert await store.due_timers(session, due - timedelta(seconds=1)) == []
+        found = await store.due_timers(session, due)
+    assert [(row.id, chat) for row, chat in found] == [(sid, 1)]
+    claims = []
+    for _ in range(2):
+        async with db.write() as session:
+            claims.append(
+                await store.move(
+                    session,
+                    sid,
+                    position=0,
+                    phase="rest:5",
+                    new_phase="rest:10",
+                    timer_due_at=due + timedelta(seconds=5),
+                    expected_due=due,
+                    now=due,
+                )
+            )
+    assert claims == [True, False]
+
+
+async def test_idle_sessions_are_abandoned_and_keep_their_sets(db: Database) -> None:
+    sid = await start(db)
+    step = PLAN.steps[0]
+    async with db.write() as session:
+        await store.log_set(
+            session,
+            session_id=sid,
+            position=0,
+            round_no=1,
+            step_no=1,
+            exercise_key=step.exercise,
+            side=None,
+            unit=step.unit,
+            target=10,
+            actual=10,
+            outcome="done",
+            band="green",
+            now=T0,
+        )
+    async with db.write() as session:
+        assert await store.abandon_idle(session, T0 - timedelta(minutes=1), T0) == 0
+        assert await store.abandon_idle(session, T0 + timedelta(hours=2), T0) == 1
+    async with db.read() as session:
+        row = await store.get_session(session, sid)
+        assert row is not None and row.status == "abandoned" and row.ended_at == T0
+        assert [s.actual for s in await store.sets_of(session, sid)] == [10]
+        assert await store.active_session(session, 1) is None
+
+
+async def test_clearing_awaiting_leaves_other_features_alone(db: Database) -> None:
+    sid = await start(db)
+    for value, expected in [
+        (f"count:{sid}:3", None),
+        (f"session:{sid}", None),
+        ("reminder_time", "reminder_time"),
+        (f"count:{sid + 1}:0", f"count:{sid + 1}:0"),
+    ]:
+        async with db.write() as session:
+            await store.set_awaiting(session, 1, value)
+            await store.clear_session_awaiting(session, 1, sid)
+        async with db.read() as session:
+            user = await repo.get_user(session, 1)
+            assert user is not None
+            await session.refresh(user)
+            assert user.awaiting == expected

@@ -1,0 +1,510 @@
+"""Guided warm-ups through the fake Telegram, on SQLite and PostgreSQL, with a manual clock."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from telegram import Update
+
+from bot.app import build_application
+from bot.clock import ManualClock
+from bot.coaching import session_texts as t
+from bot.coaching import texts
+from bot.coaching.catalogue import load_catalogue
+from bot.coaching.session import build_plan
+from bot.context import BandCoachApp
+from bot.fake_telegram import FakeTelegram, FakeUser, fake_request
+from handlers.session import fire_due_timers
+from storage import sessions as store
+from storage.db import Database
+from storage.models import SessionSet, WorkoutSession
+from tests.conftest import make_settings
+
+CAT = load_catalogue()
+GREEN = "✓ 🟢 Green (my band)"
+
+
+async def onboard(user: FakeUser, goal: str = "Ease low-back discomfort") -> None:
+    """Finish onboarding with a green band."""
+    await user.send("/start")
+    await user.tap(goal)
+    await user.tap("Green")
+    await user.tap("No reminders for now")
+    await user.tap("UTC")
+
+
+async def begin(user: FakeUser, routine: str, rounds: str | None = None) -> None:
+    """Onboard, then start a routine on the green band."""
+    await onboard(user)
+    await user.send("/warmup")
+    await user.tap(CAT.routine(routine).name)
+    if rounds is not None:
+        await user.tap(rounds)
+    await user.tap(GREEN)
+
+
+async def current(db: Database, user_id: int) -> WorkoutSession:
+    """Return the user's newest session, whatever its status."""
+    async with db.read() as session:
+        row = (
+            await session.execute(
+                select(WorkoutSession)
+                .where(WorkoutSession.user_id == user_id)
+                .order_by(WorkoutSession.id.desc())
+                .limit(1)
+            )
+        ).scalar_one()
+        return row
+
+
+async def logged(db: Database, session_id: int) -> list[SessionSet]:
+    """Return the sets logged for a session."""
+    async with db.read() as session:
+        return await store.sets_of(session, session_id)
+
+
+async def tick(app: BandCoachApp, clock: ManualClock, seconds: float) -> None:
+    """Move the clock and fire whatever timers are due, as the repeating job would."""
+    clock.advance(seconds)
+    await fire_due_timers(app, clock())
+
+
+def edits_of(fake: FakeTelegram, message_id: int) -> list[str]:
+    """Return the texts the bot edited into one message, in order."""
+    return [
+        str(c.params["text"])
+        for c in fake.calls_to("editMessageText")
+        if c.ok and int(c.params["message_id"]) == message_id
+    ]
+
+
+# ---------------------------------------------------------------- starting
+
+
+async def test_warmup_needs_onboarding_first(user: FakeUser) -> None:
+    await user.send("/warmup")
+    assert user.last_message().text == t.NEED_ONBOARDING
+
+
+async def test_routines_are_offered_with_the_suggestion_first(user: FakeUser) -> None:
+    await onboard(user, goal="Warm up before lifting")
+    await user.send("/warmup")
+    assert user.last_message().text == t.CHOOSE_ROUTINE
+    labels = [row[0] for row in user.buttons()]
+    assert labels[0] == "⭐ Lower-body activation"
+    assert sorted(label.removeprefix("⭐ ") for label in labels) == sorted(
+        r.name for r in CAT.routines.values()
+    )
+
+
+async def test_rounds_are_preselected_and_band_is_one_tap(user: FakeUser, app_db: Database) -> None:
+    await onboard(user)
+    await user.send("/warmup")
+    await user.tap("Upper-body activation")
+    assert user.buttons() == [["✓ 2 (suggested)", "3", "4"]]
+    await user.tap("4")
+    assert "4 rounds. Which band are you using?" in user.last_message().text
+    assert user.buttons()[0] == [GREEN]
+    await user.tap(GREEN)
+    row = await current(app_db, user.user_id)
+    assert (row.routine_key, row.rounds, row.band, row.status) == ("upper", 4, "green", "active")
+    text = user.last_message().text
+    assert "Upper-body activation · round 1/4 · step 1/3" in text
+    assert (
+        "In-fronts / behinds" in text and "10 reps each (in front and behind) · green band" in text
+    )
+    assert user.buttons() == [["✅ Done", "➖ Fewer"], ["⏭ Skip", "⏹ Stop"]]
+
+
+# ---------------------------------------------------------------- whole routines
+
+
+@pytest.mark.parametrize("routine", list(CAT.routines))
+async def test_every_routine_completes_and_logs_exactly_the_taps(
+    routine: str, user: FakeUser, app_db: Database, app: BandCoachApp, clock: ManualClock
+) -> None:
+    rounds = CAT.routine(routine).rounds_allowed[0]
+    choice = None if len(CAT.routine(routine).round_choices) == 1 else str(rounds)
+    if choice is not None and rounds == CAT.routine(routine).rounds:
+        choice = f"✓ {rounds} (suggested)"
+    await begin(user, routine, choice)
+    plan = build_plan(CAT, routine, rounds, "green")
+    expected = []
+    for step in plan.steps:
+        assert f"step {step.step_no}/{step.steps_in_round}" in user.last_message().text
+        if step.position % 3 == 1:
+            await user.tap(t.SKIP_LABEL)
+            expected.append((step.exercise, step.side, step.target, 0, "skipped"))
+        else:
+            await user.tap(t.DONE_LABEL)
+            expected.append((step.exercise, step.side, step.target, step.target, "done"))
+        if step.rest_after and step.position < len(plan.steps) - 1:
+            assert user.last_message().text.startswith("⏸ Rest")
+            await tick(app, clock, step.rest_after)
+    row = await current(app_db, user.user_id)
+    assert row.status == "completed" and row.ended_at is not None
+    sets = await logged(app_db, row.id)
+    assert [(s.exercise_key, s.side, s.target, s.actual, s.outcome) for s in sets] == expected
+    assert [(s.round_no, s.step_no) for s in sets] == [(p.round_no, p.step_no) for p in plan.steps]
+    summary = user.last_message().text
+    skipped = sum(1 for e in expected if e[4] == "skipped")
+    assert "Warm-up complete!" in summary
+    assert f"Sets done: {len(expected) - skipped} of {len(expected)}" in summary
+    assert f"Skipped: {skipped}" in summary and "Band: green band" in summary
+
+
+async def test_rest_counts_down_then_shows_the_next_step(
+    fake: FakeTelegram, user: FakeUser, app: BandCoachApp, clock: ManualClock
+) -> None:
+    await begin(user, "upper", "✓ 2 (suggested)")
+    await user.tap(t.DONE_LABEL)
+    rest = user.last_message()
+    assert rest.text.startswith("⏸ Rest: 20 s") and "Next: Pull-aparts" in rest.text
+    assert user.buttons() == [[t.SKIP_REST_LABEL, t.STOP_LABEL]]
+    await tick(app, clock, 4.9)
+    assert edits_of(fake, rest.message_id) == []
+    await tick(app, clock, 0.1)
+    await tick(app, clock, 5)
+    assert [e.split("\n")[0] for e in edits_of(fake, rest.message_id)] == [
+        "⏸ Rest: 15 s",
+        "⏸ Rest: 10 s",
+    ]
+    await tick(app, clock, 10)
+    now_showing = user.last_message()
+    assert now_showing.message_id == rest.message_id
+    assert "Pull-aparts" in now_showing.text and "step 2/3" in now_showing.text
+    assert user.buttons() == [["✅ Done", "➖ Fewer"], ["⏭ Skip", "⏹ Stop"]]
+
+
+async def test_skip_rest_moves_on_at_once(user: FakeUser, app_db: Database) -> None:
+    await begin(user, "upper", "✓ 2 (suggested)")
+    await user.tap(t.DONE_LABEL)
+    await user.tap(t.SKIP_REST_LABEL)
+    assert "Pull-aparts" in user.last_message().text
+    row = await current(app_db, user.user_id)
+    assert (row.position, row.phase, row.timer_due_at) == (1, "step", None)
+
+
+# ---------------------------------------------------------------- timed steps
+
+
+async def test_timed_step_counts_down_with_paced_edits_then_logs(
+    fake: FakeTelegram, user: FakeUser, app: BandCoachApp, app_db: Database, clock: ManualClock
+) -> None:
+    await begin(user, "lower", "✓ 2 (suggested)")
+    step_msg = user.last_message()
+    assert "Foot fire · left side" in step_msg.text and "10 seconds · green band" in step_msg.text
+    assert user.buttons()[0] == [t.START_TIMER_LABEL]
+    await user.tap(t.START_TIMER_LABEL)
+    assert "⏱ Get ready: 3 s" in user.last_message().text
+    shown = []
+    for _ in range(30):
+        await tick(app, clock, 1)
+        texts_now = edits_of(fake, step_msg.message_id)
+        shown.append(texts_now[-1].rsplit("\n", 1)[-1])
+    seen = [x for i, x in enumerate(shown) if i == 0 or x != shown[i - 1]]
+    assert seen[:8] == [
+        "⏱ Get ready: 2 s",
+        "⏱ Get ready: 1 s",
+        "⏱ Go: 10 s",
+        "⏱ Go: 5 s",
+        "⏱ Go: 3 s",
+        "⏱ Go: 2 s",
+        "⏱ Go: 1 s",
+        "Foot fire · left side: ✅ 10 seconds",
+    ]
+    # Start + 8 ticks + the final "logged" edit: never more than one edit per second of time.
+    assert len(edits_of(fake, step_msg.message_id)) == 9
+    row = await current(app_db, user.user_id)
+    sets = await logged(app_db, row.id)
+    assert [(s.exercise_key, s.side, s.actual, s.outcome) for s in sets] == [
+        ("foot_fire", "left", 10, "done")
+    ]
+    assert row.position == 1
+
+
+async def test_hold_step_counts_each_hold(
+    fake: FakeTelegram, user: FakeUser, app: BandCoachApp, app_db: Database, clock: ManualClock
+) -> None:
+    await begin(user, "glutes_back", "✓ 2 (suggested)")
+    msg = user.last_message()
+    assert "3 reps, hold 8 s each · no band" in msg.text
+    await user.tap(t.START_TIMER_LABEL)
+    await tick(app, clock, 3)
+    assert edits_of(fake, msg.message_id)[-1].endswith("⏱ Hold 1/3: 8 s")
+    await tick(app, clock, 8)
+    assert edits_of(fake, msg.message_id)[-1].endswith("⏱ Relax: 3 s")
+    await tick(app, clock, 3 + 8 + 3)
+    assert edits_of(fake, msg.message_id)[-1].endswith("⏱ Hold 3/3: 8 s")
+    await tick(app, clock, 8)
+    row = await current(app_db, user.user_id)
+    assert [(s.exercise_key, s.actual, s.unit) for s in await logged(app_db, row.id)] == [
+        ("glute_squeeze", 3, "hold")
+    ]
+
+
+# ---------------------------------------------------------------- Fewer, Skip, Stop
+
+
+@pytest.mark.parametrize("bad", ["abc", "-3", "500", "7.5"])
+async def test_fewer_refuses_bad_numbers_then_takes_a_typed_one(
+    bad: str, user: FakeUser, app_db: Database
+) -> None:
+    await begin(user, "upper", "✓ 2 (suggested)")
+    await user.tap(t.FEWER_LABEL)
+    assert t.HOW_MANY in user.last_message().text
+    assert user.buttons()[0] == ["0", "1", "2", "3", "4"] and user.buttons()[-1] == [t.BACK_LABEL]
+    await user.send(bad)
+    assert user.last_message().text == t.BAD_COUNT.format(text=bad)
+    row = await current(app_db, user.user_id)
+    assert await logged(app_db, row.id) == [] and row.phase == "fewer"
+    await user.send("7")
+    sets = await logged(app_db, row.id)
+    assert [(s.target, s.actual, s.outcome) for s in sets] == [(10, 7, "fewer")]
+    assert user.last_message().text.startswith("⏸ Rest")
+
+
+async def test_fewer_by_tapping_a_number_and_back(user: FakeUser, app_db: Database) -> None:
+    await begin(user, "upper", "✓ 2 (suggested)")
+    await user.tap(t.FEWER_LABEL)
+    await user.tap(t.BACK_LABEL)
+    assert t.HOW_MANY not in user.last_message().text
+    await user.tap(t.FEWER_LABEL)
+    picker = user.last_message()
+    await user.tap("4")
+    row = await current(app_db, user.user_id)
+    sets = await logged(app_db, row.id)
+    assert [(s.actual, s.outcome) for s in sets] == [(4, "fewer")]
+    assert (
+        "In-fronts / behinds: ➖ 4 reps of 10"
+        in user.fake.find_message(user.chat_id, picker.message_id).text
+    )
+    await user.send("5")  # nothing is awaited now: a reminder of the buttons
+    assert user.last_message().text == t.USE_BUTTONS
+    assert len(await logged(app_db, row.id)) == 1
+
+
+async def test_stop_ends_early_with_a_summary_and_the_pain_question(
+    user: FakeUser, app_db: Database, app: BandCoachApp, clock: ManualClock
+) -> None:
+    await begin(user, "upper", "✓ 2 (suggested)")
+    await user.tap(t.DONE_LABEL)
+    await user.tap(t.SKIP_REST_LABEL)
+    await user.tap(t.SKIP_LABEL)
+    await tick(app, clock, 125)  # the rest ran out long ago: straight to the next step
+    assert "Touchdowns" in user.last_message().text
+    await user.tap(t.STOP_LABEL)
+    row = await current(app_db, user.user_id)
+    assert row.status == "stopped" and row.ended_at == clock()
+    summary = user.last_message().text
+    assert "ended early" in summary and t.STOPPED_PAIN in summary
+    assert "Time: 2 min 5 s" in summary and "Sets done: 1 of 6" in summary
+    assert "Skipped: 1" in summary and "Total: 20 reps" in summary
+    assert [(s.outcome, s.actual) for s in await logged(app_db, row.id)] == [
+        ("done", 10),
+        ("skipped", 0),
+    ]
+    await user.send("hello")
+    assert user.last_message().text == texts.UNKNOWN_TEXT
+
+
+# ---------------------------------------------------------------- bad taps
+
+
+async def test_double_tap_on_done_logs_once(user: FakeUser, app_db: Database) -> None:
+    await begin(user, "upper", "✓ 2 (suggested)")
+    step_msg = user.last_message()
+    button = user.button_data(t.DONE_LABEL)
+    await user.tap(t.DONE_LABEL)
+    await user.tap_data(button, message_id=step_msg.message_id)
+    assert user.last_answer() == t.STEP_DONE
+    row = await current(app_db, user.user_id)
+    assert len(await logged(app_db, row.id)) == 1 and row.position == 1
+
+
+async def test_concurrent_taps_on_one_step_log_one_set(user: FakeUser, app_db: Database) -> None:
+    await begin(user, "upper", "✓ 2 (suggested)")
+    step_msg = user.last_message()
+    done, skip = user.button_data(t.DONE_LABEL), user.button_data(t.SKIP_LABEL)
+    await asyncio.gather(
+        *(user.tap_data(data, message_id=step_msg.message_id) for data in (done, done, skip))
+    )
+    row = await current(app_db, user.user_id)
+    sets = await logged(app_db, row.id)
+    assert len(sets) == 1 and sets[0].position == 0 and row.position == 1
+
+
+async def test_forged_and_foreign_buttons_change_nothing(
+    fake: FakeTelegram, user: FakeUser, app_db: Database
+) -> None:
+    await begin(user, "upper", "✓ 2 (suggested)")
+    row = await current(app_db, user.user_id)
+    for data, answer in [
+        ("ws:abc", t.BAD_BUTTON),
+        (f"ws:{row.id}:0:q", t.BAD_BUTTON),
+        (f"ws:{row.id + 50}:0:d", t.BAD_BUTTON),
+        (f"ws:{row.id}:4:d", t.NOT_NOW),
+        (f"ws:{row.id}:0:r", t.NOT_NOW),  # no rest is running
+        (f"ws:{row.id}:0:n5", t.NOT_NOW),  # no number was asked for
+        ("wu:r:cartwheels", t.BAD_BUTTON),
+        ("wu:n:upper:9", t.BAD_BUTTON),
+        ("wu:b:upper:2:pink", t.BAD_BUTTON),
+    ]:
+        await user.tap_data(data)
+        assert user.last_answer() == answer, data
+    mallory = fake.user(777, first_name="Mallory")
+    await onboard(mallory)
+    await mallory.tap_data(f"ws:{row.id}:0:d")
+    assert mallory.last_answer() == t.NOT_YOURS
+    await mallory.tap_data(f"wu:abandon:{row.id}")
+    assert mallory.last_answer() == t.SESSION_ENDED
+    after = await current(app_db, user.user_id)
+    assert (after.position, after.phase, after.status) == (0, "step", "active")
+    assert await logged(app_db, row.id) == []
+
+
+async def test_buttons_of_a_finished_session_say_it_ended(user: FakeUser, app_db: Database) -> None:
+    await begin(user, "upper", "✓ 2 (suggested)")
+    step_msg = user.last_message()
+    done = user.button_data(t.DONE_LABEL)
+    await user.tap(t.STOP_LABEL)
+    await user.tap_data(done, message_id=step_msg.message_id)
+    assert user.last_answer() == t.SESSION_ENDED
+    row = await current(app_db, user.user_id)
+    assert await logged(app_db, row.id) == []
+
+
+# ---------------------------------------------------------------- resume
+
+
+async def test_warmup_while_active_offers_resume_or_abandon(
+    user: FakeUser, app_db: Database
+) -> None:
+    await begin(user, "upper", "✓ 2 (suggested)")
+    await user.tap(t.DONE_LABEL)
+    await user.tap(t.SKIP_REST_LABEL)
+    await user.send("/warmup")
+    text = user.last_message().text
+    assert "Upper-body activation · round 1/2 · step 2/3" in text and "Resume" in text
+    await user.tap(t.RESUME)
+    assert "Pull-aparts" in user.last_message().text
+    await user.tap(t.DONE_LABEL)
+    first = await current(app_db, user.user_id)
+    await user.send("/warmup")
+    await user.tap(t.ABANDON)
+    assert t.ABANDONED in user.last_message().text
+    # Upper was done last, so the next back routine is suggested.
+    assert user.buttons()[0] == ["⭐ Glutes for back relief"]
+    abandoned = await current(app_db, user.user_id)
+    assert abandoned.id == first.id and abandoned.status == "abandoned"
+    assert len(await logged(app_db, first.id)) == 2
+    await user.tap("Lower-body")
+    await user.tap("✓ 2 (suggested)")
+    await user.tap(GREEN)
+    fresh = await current(app_db, user.user_id)
+    assert fresh.id != first.id and fresh.status == "active" and fresh.routine_key == "lower"
+
+
+async def test_idle_session_is_closed_after_two_hours(
+    user: FakeUser, app_db: Database, app: BandCoachApp, clock: ManualClock
+) -> None:
+    await begin(user, "upper", "✓ 2 (suggested)")
+    await user.tap(t.DONE_LABEL)
+    await tick(app, clock, 2 * 3600 + 1)
+    row = await current(app_db, user.user_id)
+    assert row.status == "abandoned"
+    assert len(await logged(app_db, row.id)) == 1
+    await user.send("/warmup")
+    assert user.last_message().text == t.CHOOSE_ROUTINE
+
+
+@asynccontextmanager
+async def restarted(
+    database_url: str, fake: FakeTelegram, clock: ManualClock, old: BandCoachApp
+) -> AsyncIterator[BandCoachApp]:
+    """Simulate a restart: freeze the old app's jobs and run a new Application on the same DB."""
+    assert old.job_queue is not None
+    old.job_queue.scheduler.pause()
+    new = build_application(
+        make_settings(database_url),
+        request=fake_request(fake),
+        get_updates_request=fake_request(fake),
+        clock=clock,
+    )
+
+    async def deliver(data: dict[str, Any]) -> None:
+        """Hand an update from the fake to the new Application."""
+        await new.process_update(Update.de_json(data, new.bot))
+
+    fake.on_update = deliver
+    await new.initialize()
+    assert new.post_init is not None
+    await new.post_init(new)
+    await new.start()
+    try:
+        yield new
+    finally:
+        await new.stop()
+        await new.shutdown()
+        assert new.post_shutdown is not None
+        await new.post_shutdown(new)
+
+
+async def test_a_new_application_continues_where_the_old_one_stopped(
+    fake: FakeTelegram,
+    user: FakeUser,
+    app: BandCoachApp,
+    app_db: Database,
+    clock: ManualClock,
+    database_url: str,
+) -> None:
+    await begin(user, "upper", "✓ 2 (suggested)")
+    first_step = user.last_message()
+    done = user.button_data(t.DONE_LABEL)
+    await user.tap(t.DONE_LABEL)
+    rest = user.last_message()
+    clock.advance(7)  # the old process dies mid-rest with an edit due
+    async with restarted(database_url, fake, clock, app) as new:
+        await fire_due_timers(new, clock())
+        assert edits_of(fake, rest.message_id)[-1].startswith("⏸ Rest: 13 s")
+        await user.tap_data(done, message_id=first_step.message_id)  # stale: already logged
+        assert user.last_answer() == t.STEP_DONE
+        assert user.last_message().text.startswith("⏸ Rest: 13 s")  # current state re-sent
+        await tick(new, clock, 13)
+        assert "Pull-aparts" in user.last_message().text
+        await user.tap(t.FEWER_LABEL)
+        await user.send("8")
+        await user.tap(t.SKIP_REST_LABEL)
+        await user.send("/warmup")
+        assert "round 1/2 · step 3/3" in user.last_message().text
+    row = await current(app_db, user.user_id)
+    sets = await logged(app_db, row.id)
+    assert [(s.position, s.actual, s.outcome) for s in sets] == [(0, 10, "done"), (1, 8, "fewer")]
+
+
+async def test_timers_missed_during_downtime_jump_to_the_step_without_a_burst(
+    fake: FakeTelegram,
+    user: FakeUser,
+    app: BandCoachApp,
+    app_db: Database,
+    clock: ManualClock,
+    database_url: str,
+) -> None:
+    await begin(user, "upper", "✓ 2 (suggested)")
+    await user.tap(t.DONE_LABEL)
+    rest = user.last_message()
+    edits_before = len(fake.calls_to("editMessageText"))
+    clock.advance(600)
+    async with restarted(database_url, fake, clock, app) as new:
+        await fire_due_timers(new, clock())  # (the new app's own job may have got there first)
+        assert await fire_due_timers(new, clock()) == 0
+        assert len(fake.calls_to("editMessageText")) == edits_before
+        latest = user.last_message()
+        assert latest.message_id != rest.message_id and "Pull-aparts" in latest.text
+    row = await current(app_db, user.user_id)
+    assert (row.position, row.phase, row.timer_due_at) == (1, "step", None)
