@@ -84,7 +84,7 @@ async def reminders_command(update: Update, context: BandCoachContext) -> None:
     user = await _onboarded(update, context)
     if user is not None:
         async with context.db.write() as session:
-            await store.set_awaiting(session, user.id, None)
+            await repo.set_awaiting(session, user.id, None)
         await show_menu(update, context, user.id)
 
 
@@ -94,7 +94,7 @@ async def _save(
     """Save reminder changes, reschedule, stop awaiting input and show the menu again."""
     async with context.db.write() as session:
         await store.update_settings(session, user_id, context.clock(), **changes)
-        await store.set_awaiting(session, user_id, None)
+        await repo.set_awaiting(session, user_id, None)
     await show_menu(update, context, user_id, prefix=note)
 
 
@@ -116,7 +116,7 @@ async def _toggle_day(update: Update, context: BandCoachContext, user: User, day
 async def _ask(update: Update, context: BandCoachContext, user: User, what: str) -> None:
     """Ask for days, a time or a time zone; the latter two also accept typed input."""
     async with context.db.write() as session:
-        await store.set_awaiting(session, user.id, {"time": AWAIT_TIME, "tz": AWAIT_ZONE}.get(what))
+        await repo.set_awaiting(session, user.id, {"time": AWAIT_TIME, "tz": AWAIT_ZONE}.get(what))
         _, settings = await store.reminder_settings_view(session, user.id) or (None, None)
     assert settings is not None
     if what == "days":

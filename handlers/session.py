@@ -181,7 +181,7 @@ async def log_and_continue(
         )  # fmt: skip
         await store.clear_session_awaiting(session, row.user_id, row.id)
         if not nxt.finished:
-            await store.set_awaiting(session, row.user_id, f"session:{row.id}")
+            await repo.set_awaiting(session, row.user_id, f"session:{row.id}")
     done_text = t.logged_text(plan.routine_name, step, outcome, actual)
     await _edit(bot, chat_id, row.message_id, done_text, None, fallback=False)
     if nxt.finished:
@@ -208,7 +208,7 @@ async def _change_phase(
             timer_due_at=due, now=now,
         ):  # fmt: skip
             return False
-        await store.set_awaiting(session, row.user_id, awaiting)
+        await repo.set_awaiting(session, row.user_id, awaiting)
     row.phase, row.timer_due_at = new_phase, due
     text, markup = render(context.catalogue, row, now)
     message_id = await _edit(context.bot, chat_id, row.message_id, text, markup)
@@ -461,7 +461,7 @@ async def _begin(
             plan=plan.to_json(), now=now,
         )  # fmt: skip
         if row is not None:
-            await store.set_awaiting(session, tg_user.id, f"session:{row.id}")
+            await repo.set_awaiting(session, tg_user.id, f"session:{row.id}")
     if row is None:
         await query.answer(t.ALREADY_STARTED)
         return

@@ -110,16 +110,6 @@ async def set_timezone(session: AsyncSession, user_id: int, zone: str, now: date
     await reschedule(session, user_id, now)
 
 
-async def set_awaiting(session: AsyncSession, user_id: int, awaiting: str | None) -> None:
-    """Store what typed input the bot waits for from this user (None: nothing)."""
-    await session.execute(
-        update(User)
-        .where(User.id == user_id)
-        .values(awaiting=awaiting)
-        .execution_options(synchronize_session=False)
-    )
-
-
 async def stop_for_blocked(session: AsyncSession, user_id: int) -> None:
     """Mark a user who blocked the bot inactive and stop their reminders (data is kept)."""
     await repo.mark_blocked(session, user_id)

@@ -65,6 +65,16 @@ async def advance_onboarding(
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
+async def set_awaiting(session: AsyncSession, user_id: int, awaiting: str | None) -> None:
+    """Store what typed input the bot waits for from this user (None: nothing)."""
+    await session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(awaiting=awaiting)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def restart_onboarding(session: AsyncSession, user_id: int, first_step: str) -> None:
     """Put an onboarded user back at the first onboarding step, keeping their data."""
     await session.execute(

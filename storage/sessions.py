@@ -223,16 +223,6 @@ async def abandon_idle(session: AsyncSession, idle_before: datetime, now: dateti
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def set_awaiting(session: AsyncSession, user_id: int, value: str | None) -> None:
-    """Set what typed input the bot waits for from this user."""
-    await session.execute(
-        update(User)
-        .where(User.id == user_id)
-        .values(awaiting=value)
-        .execution_options(synchronize_session=False)
-    )
-
-
 async def clear_session_awaiting(session: AsyncSession, user_id: int, session_id: int) -> None:
     """Stop waiting for typed input about a session, leaving other features' waits alone."""
     await session.execute(

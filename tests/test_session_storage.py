@@ -140,7 +140,7 @@ async def test_clearing_awaiting_leaves_other_features_alone(db: Database) -> No
         (f"count:{sid + 1}:0", f"count:{sid + 1}:0"),
     ]:
         async with db.write() as session:
-            await store.set_awaiting(session, 1, value)
+            await repo.set_awaiting(session, 1, value)
             await store.clear_session_awaiting(session, 1, sid)
         async with db.read() as session:
             user = await repo.get_user(session, 1)
