@@ -6,6 +6,7 @@ import logging
 import traceback
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -106,15 +107,16 @@ def handler_errors() -> HandlerErrors:
     return HandlerErrors()
 
 
-@pytest.fixture
-async def app(
-    request: pytest.FixtureRequest,
+@asynccontextmanager
+async def running_app(
     database_url: str,
     fake: FakeTelegram,
     clock: ManualClock,
-    handler_errors: HandlerErrors,
+    errors: HandlerErrors,
+    *,
+    receive_updates: bool = True,
 ) -> AsyncIterator[BandCoachApp]:
-    """Run the real Application, with PTB's real HTTPX request layer, against the fake."""
+    """Run a real Application, with PTB's real HTTPX request layer, against the fake."""
     from bot.fake_telegram import fake_request
 
     application = build_application(
@@ -123,12 +125,13 @@ async def app(
         get_updates_request=fake_request(fake),
         clock=clock,
     )
-    application.add_error_handler(handler_errors.record)
+    application.add_error_handler(errors.record)
 
     async def deliver(data: dict[str, Any]) -> None:
         await application.process_update(Update.de_json(data, application.bot))
 
-    fake.on_update = deliver
+    if receive_updates:
+        fake.on_update = deliver
     await application.initialize()
     # post_init only runs from run_polling/run_webhook; the tests must call it themselves.
     assert application.post_init is not None
@@ -141,6 +144,19 @@ async def app(
         await application.shutdown()
         assert application.post_shutdown is not None
         await application.post_shutdown(application)
+
+
+@pytest.fixture
+async def app(
+    request: pytest.FixtureRequest,
+    database_url: str,
+    fake: FakeTelegram,
+    clock: ManualClock,
+    handler_errors: HandlerErrors,
+) -> AsyncIterator[BandCoachApp]:
+    """Run the app under test; fail the test if a handler raised and it did not expect that."""
+    async with running_app(database_url, fake, clock, handler_errors) as application:
+        yield application
     if handler_errors.errors and request.node.get_closest_marker("allow_handler_errors") is None:
         details = "\n".join(
             "".join(traceback.format_exception(err)) for _, err in handler_errors.errors

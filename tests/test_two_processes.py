@@ -10,15 +10,14 @@ from typing import Any
 import pytest
 from telegram import Update
 
-from bot.app import build_application
 from bot.clock import ManualClock
 from bot.coaching import session_texts as t
 from bot.coaching.session import build_plan
 from bot.context import BandCoachApp
-from bot.fake_telegram import FakeTelegram, FakeUser, fake_request
+from bot.fake_telegram import FakeTelegram, FakeUser
 from handlers.session import fire_due_timers
 from storage.db import Database
-from tests.conftest import HandlerErrors, make_settings
+from tests.conftest import HandlerErrors, running_app
 from tests.test_warmup_flow import CAT, begin, current, logged
 
 
@@ -31,36 +30,22 @@ async def second_app(
     handler_errors: HandlerErrors,
 ) -> AsyncIterator[BandCoachApp]:
     """Run a second Application on the same database; updates alternate between the two."""
-    other = build_application(
-        make_settings(database_url),
-        request=fake_request(fake),
-        get_updates_request=fake_request(fake),
-        clock=clock,
-    )
-    other.add_error_handler(handler_errors.record)
-    await other.initialize()
-    assert other.post_init is not None
-    await other.post_init(other)
-    await other.start()
-    # Both processes' repeating jobs stay paused: the test fires their timers at the same instant.
-    for application in (app, other):
-        assert application.job_queue is not None
-        application.job_queue.scheduler.pause()
-    turns = itertools.cycle((app, other))
+    async with running_app(
+        database_url, fake, clock, handler_errors, receive_updates=False
+    ) as other:
+        # Both processes' repeating jobs stay paused: the test fires their timers together.
+        for application in (app, other):
+            assert application.job_queue is not None
+            application.job_queue.scheduler.pause()
+        turns = itertools.cycle((app, other))
 
-    async def deliver(data: dict[str, Any]) -> None:
-        """Hand each update to the next process in turn, like two workers behind one bot."""
-        target = next(turns)
-        await target.process_update(Update.de_json(data, target.bot))
+        async def deliver(data: dict[str, Any]) -> None:
+            """Hand each update to the next process in turn, like two workers behind one bot."""
+            target = next(turns)
+            await target.process_update(Update.de_json(data, target.bot))
 
-    fake.on_update = deliver
-    try:
+        fake.on_update = deliver
         yield other
-    finally:
-        await other.stop()
-        await other.shutdown()
-        assert other.post_shutdown is not None
-        await other.post_shutdown(other)
 
 
 async def fire_both(apps: tuple[BandCoachApp, BandCoachApp], clock: ManualClock, s: float) -> int:

@@ -5,25 +5,22 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import pytest
 from sqlalchemy import select
-from telegram import Update
 
-from bot.app import build_application
 from bot.clock import ManualClock
 from bot.coaching import session_texts as t
 from bot.coaching import texts
 from bot.coaching.catalogue import load_catalogue
 from bot.coaching.session import build_plan
 from bot.context import BandCoachApp
-from bot.fake_telegram import FakeTelegram, FakeUser, fake_request
+from bot.fake_telegram import FakeTelegram, FakeUser
 from handlers.session import fire_due_timers
 from storage import sessions as store
 from storage.db import Database
 from storage.models import SessionSet, WorkoutSession
-from tests.conftest import make_settings
+from tests.conftest import HandlerErrors, running_app
 
 CAT = load_catalogue()
 GREEN = "✓ 🟢 Green (my band)"
@@ -430,29 +427,10 @@ async def restarted(
     """Simulate a restart: freeze the old app's jobs and run a new Application on the same DB."""
     assert old.job_queue is not None
     old.job_queue.scheduler.pause()
-    new = build_application(
-        make_settings(database_url),
-        request=fake_request(fake),
-        get_updates_request=fake_request(fake),
-        clock=clock,
-    )
-
-    async def deliver(data: dict[str, Any]) -> None:
-        """Hand an update from the fake to the new Application."""
-        await new.process_update(Update.de_json(data, new.bot))
-
-    fake.on_update = deliver
-    await new.initialize()
-    assert new.post_init is not None
-    await new.post_init(new)
-    await new.start()
-    try:
+    errors = HandlerErrors()
+    async with running_app(database_url, fake, clock, errors) as new:
         yield new
-    finally:
-        await new.stop()
-        await new.shutdown()
-        assert new.post_shutdown is not None
-        await new.post_shutdown(new)
+    assert not errors.errors, f"The restarted app's handlers raised: {errors.errors}"
 
 
 async def test_a_new_application_continues_where_the_old_one_stopped(
