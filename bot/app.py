@@ -31,7 +31,8 @@ from bot.context import (
     BandCoachContext,
 )
 from bot.scheduler import schedule_jobs
-from handlers import common, errors, onboarding, reminders, session
+from handlers import checkin, common, errors, onboarding, reminders, session
+from handlers.checkin_keyboards import CHECKIN
 from handlers.keyboards import ONBOARDING, SETTINGS_MENU
 from handlers.reminder_keyboards import NUDGE, SETTINGS
 from handlers.session_keyboards import SESSION, SETUP
@@ -53,6 +54,8 @@ def build_handlers() -> list[BaseHandler[Update, BandCoachContext, Any]]:
         CommandHandler("help", common.help_command, filters=new_messages),
         CommandHandler("reminders", reminders.reminders_command, filters=new_messages),
         CommandHandler("warmup", session.warmup, filters=new_messages),
+        CommandHandler("checkin", checkin.checkin_command, filters=new_messages),
+        CommandHandler("plan", checkin.plan_command, filters=new_messages),
         # Buttons, by the prefix of their callback data.
         CallbackQueryHandler(onboarding.on_button, pattern=rf"^{ONBOARDING}:"),
         CallbackQueryHandler(onboarding.on_settings_menu, pattern=rf"^{SETTINGS_MENU}:"),
@@ -60,6 +63,7 @@ def build_handlers() -> list[BaseHandler[Update, BandCoachContext, Any]]:
         CallbackQueryHandler(reminders.on_settings_button, pattern=rf"^{SETTINGS}:"),
         CallbackQueryHandler(session.on_setup_button, pattern=rf"^{SETUP}:"),
         CallbackQueryHandler(session.on_session_button, pattern=rf"^{SESSION}:"),
+        CallbackQueryHandler(checkin.on_button, pattern=rf"^{CHECKIN}:"),
         # Typed text goes to whatever the user's stored state is waiting for.
         MessageHandler(new_messages & filters.TEXT & ~filters.COMMAND, common.on_text),
         # A shared location answers /reminders' time zone question.

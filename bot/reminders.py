@@ -20,7 +20,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.clock import Clock
-from bot.coaching import reminder_texts
+from bot.coaching import checkin_texts, reminder_texts
 from bot.coaching.schedule import Action
 from bot.context import (
     CATALOGUE_KEY,
@@ -30,6 +30,7 @@ from bot.context import (
     BandCoachApp,
     BandCoachContext,
 )
+from handlers.checkin import first_question
 from handlers.reminder_keyboards import nudge_keyboard
 from storage import reminders as store
 from storage.db import Database
@@ -96,6 +97,8 @@ async def send_nudge(app: BandCoachApp, claim: store.Claim, sleep: Sleep) -> Out
         snoozed=claim.kind == store.SNOOZE,
     )
     markup = nudge_keyboard(claim.slot_id)
+    if claim.kind == store.FOLLOWUP and claim.session_id is not None:
+        text, markup = first_question(claim.session_id, checkin_texts.FOLLOWUP)
     attempts = flood_waits = network_failures = 0
     while True:
         attempts += 1

@@ -6,9 +6,10 @@ from collections.abc import Awaitable, Callable
 
 from telegram import Update
 
+from bot.checkins import AWAIT_NOTE
 from bot.coaching import texts
 from bot.context import BandCoachContext
-from handlers import onboarding, reminders, session
+from handlers import checkin, onboarding, reminders, session
 from storage import repositories as repo
 from storage.models import User
 
@@ -21,6 +22,7 @@ AWAITING_HANDLERS: dict[str, TypedInputHandler] = {
     reminders.AWAIT_ZONE: reminders.on_typed_zone,
     "count": session.on_typed_count,
     "session": session.on_typed_in_session,
+    AWAIT_NOTE: checkin.on_typed_note,
 }
 
 

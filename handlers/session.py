@@ -18,8 +18,10 @@ from typing import Any
 from telegram import Bot, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
+from bot import progress
 from bot.coaching import session_texts as t
 from bot.coaching.catalogue import Catalogue
+from bot.coaching.checkin import followup_due
 from bot.coaching.profile import BANDS
 from bot.coaching.session import (
     ABANDON_AFTER,
@@ -38,7 +40,6 @@ from bot.coaching.session import (
     Tap,
     Timer,
     after_set,
-    build_plan,
     countdown,
     is_stale,
     ordered_routines,
@@ -52,7 +53,9 @@ from bot.coaching.session import (
     work_segments,
 )
 from bot.context import CATALOGUE_KEY, DB_KEY, BandCoachApp, BandCoachContext
+from handlers import checkin
 from handlers import session_keyboards as kb
+from storage import reminders as followups
 from storage import repositories as repo
 from storage import sessions as store
 from storage.db import Database
@@ -136,7 +139,7 @@ async def _send_current(
 async def _send_summary(
     bot: Bot, db: Database, row: WorkoutSession, chat_id: int, now: datetime, *, finished: bool
 ) -> None:
-    """Send the end-of-session summary."""
+    """Send the end-of-session summary with the first check-in question."""
     plan = Plan.from_json(row.plan)
     async with db.read() as session:
         rows = await store.sets_of(session, row.id)
@@ -145,7 +148,8 @@ async def _send_summary(
         for s in rows
     ]
     summary = summarise(plan, sets, row.started_at, now, finished=finished)
-    await bot.send_message(chat_id, t.summary_text(summary))
+    text, markup = checkin.first_question(row.id, t.summary_text(summary))
+    await bot.send_message(chat_id, text, reply_markup=markup)
 
 
 # ---------------------------------------------------------------- state changes
@@ -180,6 +184,8 @@ async def log_and_continue(
             target=step.target, actual=actual, outcome=outcome, band=step.band, now=now,
         )  # fmt: skip
         await store.clear_session_awaiting(session, row.user_id, row.id)
+        if nxt.finished:
+            await followups.schedule_followup(session, row.user_id, row.id, followup_due(now), now)
         if not nxt.finished:
             await repo.set_awaiting(session, row.user_id, f"session:{row.id}")
     done_text = t.logged_text(plan.routine_name, step, outcome, actual)
@@ -225,6 +231,7 @@ async def _stop(context: BandCoachContext, row: WorkoutSession, chat_id: int) ->
         if not await store.end_session(session, row.id, status=STOPPED, now=now):
             return False
         await store.clear_session_awaiting(session, row.user_id, row.id)
+        await followups.schedule_followup(session, row.user_id, row.id, followup_due(now), now)
     if row.message_id is not None:
         try:
             await context.bot.edit_message_reply_markup(chat_id, row.message_id, reply_markup=None)
@@ -408,6 +415,8 @@ async def _active_or_none(
         if active is not None and now - active.updated_at > ABANDON_AFTER:
             await store.end_session(session, active.id, status=ABANDONED, now=now)
             await store.clear_session_awaiting(session, user_id, active.id)
+            due = followup_due(active.updated_at)
+            await followups.schedule_followup(session, user_id, active.id, due, now)
             active = None
         return active, await store.last_routine(session, user_id)
 
@@ -438,7 +447,9 @@ async def _ask_band(update: Update, context: BandCoachContext, key: str, rounds:
     assert update.callback_query is not None and update.effective_user is not None
     async with context.db.read() as session:
         user = await repo.get_user(session, update.effective_user.id)
+        rx = await progress.prescription(session, context.catalogue, update.effective_user.id)
     current = user.band if user is not None and user.band in BANDS else None
+    current = rx.routine(key).band or current  # the band the progression has reached
     routine = context.catalogue.routine(key)
     template = t.CHOOSE_BAND if current else t.PICK_BAND
     text = template.format(routine=routine.name, rounds=rounds, rounds_word=t.rounds_word(rounds))
@@ -454,14 +465,18 @@ async def _begin(
     query, chat, tg_user = update.callback_query, update.effective_chat, update.effective_user
     assert query is not None and chat is not None and tg_user is not None
     now = context.clock()
-    plan = build_plan(context.catalogue, key, rounds, band)
     async with context.db.write() as session:
+        start = await progress.plan_session(
+            session, context.catalogue, tg_user.id, key, rounds, band, now
+        )
+        plan = start.plan
         row = await store.create_session(
             session, user_id=tg_user.id, routine_key=key, rounds=rounds, band=band,
             plan=plan.to_json(), now=now,
         )  # fmt: skip
         if row is not None:
             await repo.set_awaiting(session, tg_user.id, f"session:{row.id}")
+            await progress.keep_start(session, tg_user.id, start, now)
     if row is None:
         await query.answer(t.ALREADY_STARTED)
         return
@@ -469,6 +484,8 @@ async def _begin(
     await query.edit_message_text(
         t.STARTING.format(routine=plan.routine_name, rounds=rounds,
                           rounds_word=t.rounds_word(rounds), band=band)
+        + "".join(f"\n\n{reason}" for reason in start.reasons[:1])
+        + "".join(f"\n• {reason}" for reason in start.reasons[1:])
     )  # fmt: skip
     await _send_current(context.bot, context.db, context.catalogue, row, chat.id, now)
 
@@ -487,6 +504,9 @@ async def _resume_or_abandon(
         if owned and action == kb.ABANDON:
             owned = await store.end_session(session, sid, status=ABANDONED, now=now)
             await store.clear_session_awaiting(session, tg_user.id, sid)
+            if owned and row is not None:
+                due = followup_due(row.updated_at)
+                await followups.schedule_followup(session, tg_user.id, sid, due, now)
     if row is None or not owned:
         await query.answer(t.SESSION_ENDED)
         return
@@ -534,11 +554,15 @@ async def on_setup_button(update: Update, context: BandCoachContext) -> None:
         await _begin(update, context, routine.key, int(rest[1]), rest[2])
         return
     await query.answer()
+    assert update.effective_user is not None
+    rx = await progress.routine_prescription(
+        context.db, context.catalogue, update.effective_user.id, routine.key
+    )
     if kind == "r" and len(routine.round_choices) > 1:
         text = t.CHOOSE_ROUNDS.format(routine=routine.name)
-        await query.edit_message_text(text, reply_markup=kb.rounds_keyboard(routine))
+        await query.edit_message_text(text, reply_markup=kb.rounds_keyboard(routine, rx.rounds))
         return
-    await _ask_band(update, context, routine.key, int(rest[1]) if kind == "n" else routine.rounds)
+    await _ask_band(update, context, routine.key, int(rest[1]) if kind == "n" else rx.rounds)
 
 
 # ---------------------------------------------------------------- timers
@@ -591,6 +615,7 @@ async def _sweep_idle(app: BandCoachApp, db: Database, now: datetime) -> None:
         return
     app.bot_data[IDLE_SWEEP_KEY] = now
     async with db.write() as session:
+        await followups.schedule_idle_followups(session, now - ABANDON_AFTER, now)
         closed = await store.abandon_idle(session, now - ABANDON_AFTER, now)
     if closed:
         logger.info("Closed %d idle session(s) as abandoned", closed)

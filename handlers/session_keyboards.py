@@ -38,11 +38,12 @@ def routines_keyboard(routines: Sequence[Routine]) -> InlineKeyboardMarkup:
     )
 
 
-def rounds_keyboard(routine: Routine) -> InlineKeyboardMarkup:
-    """Return the allowed rounds with the suggested number ticked."""
+def rounds_keyboard(routine: Routine, suggested: int | None = None) -> InlineKeyboardMarkup:
+    """Return the allowed rounds with the suggested number (default: the routine's) ticked."""
+    tick = routine.rounds if suggested is None else suggested
     buttons = [
         _button(
-            f"✓ {n} (suggested)" if n == routine.rounds else str(n),
+            f"✓ {n} (suggested)" if n == tick else str(n),
             f"{SETUP}:n:{routine.key}:{n}",
         )
         for n in routine.round_choices

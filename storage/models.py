@@ -1,4 +1,4 @@
-"""SQLAlchemy models: users, reminder settings, workout sessions, sets, check-ins, slots."""
+"""SQLAlchemy models: users, reminders, sessions, sets, check-ins, slots, prescriptions."""
 
 from __future__ import annotations
 
@@ -168,10 +168,34 @@ class PainCheckin(Base):
     areas: Mapped[str] = mapped_column(String(128), default="")
     weaker_side: Mapped[str | None] = mapped_column(String(8))
     note: Mapped[str | None] = mapped_column(Text)
+    # The prescription before this check-in was applied, so a re-answer recomputes from it.
+    base_prescription: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     __table_args__ = (CheckConstraint("pain >= 0 AND pain <= 10", name="pain_range"),)
+
+
+class PrescriptionRow(Base):
+    """One exercise of a user's prescription for a routine, with the routine's band and rests."""
+
+    __tablename__ = "prescriptions"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    routine_key: Mapped[str] = mapped_column(String(64))
+    exercise_key: Mapped[str] = mapped_column(String(64))
+    target: Mapped[int] = mapped_column(SmallInteger)
+    band: Mapped[str | None] = mapped_column(String(16))
+    rest_between_moves: Mapped[int] = mapped_column(SmallInteger)
+    rounds: Mapped[int] = mapped_column(SmallInteger)
+    extra_side: Mapped[str | None] = mapped_column(String(8))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("user_id", "routine_key", "exercise_key"),
+        CheckConstraint("target >= 1 AND target <= 200", name="target_range"),
+    )
 
 
 class ReminderSlot(Base):

@@ -9,7 +9,7 @@ rather than ever sending it twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -18,13 +18,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.coaching import schedule
+from bot.coaching.checkin import decide_followup, followup_due
 from bot.coaching.schedule import Action, SlotContext
 from storage import repositories as repo
-from storage.models import ReminderSettings, ReminderSlot, User, WorkoutSession
+from storage.models import PainCheckin, ReminderSettings, ReminderSlot, User, WorkoutSession
 from storage.sessions import last_routine
 
 REMINDER = "reminder"
 SNOOZE = "snooze"
+FOLLOWUP = "followup"  # "how did your back feel?" after a session without a check-in
 # Slot statuses.
 PENDING, CLAIMED, SENT, SKIPPED, FAILED = "pending", "claimed", "sent", "skipped", "failed"
 SNOOZED, STARTED = "snoozed", "started"
@@ -46,6 +48,7 @@ class Claim:
     band: str | None
     timezone: str
     last_routine: str | None = None
+    session_id: int | None = None  # the session a follow-up asks about
 
 
 async def reschedule(session: AsyncSession, user_id: int, now: datetime) -> datetime | None:
@@ -158,6 +161,7 @@ async def insert_slot(
     *,
     status: str,
     detail: str | None = None,
+    session_id: int | None = None,
 ) -> int | None:
     """Insert a slot row; return its id, or None when another process already holds it."""
     statement = (
@@ -168,6 +172,7 @@ async def insert_slot(
             due_at=due_at,
             status=status,
             detail=detail,
+            session_id=session_id,
             claimed_at=now,
             attempts=0,
         )
@@ -303,13 +308,58 @@ async def claim_pending(
     assert slot is not None
     user = await session.get(User, slot.user_id)
     assert user is not None
-    settings = await session.get(ReminderSettings, slot.user_id)
-    action = schedule.decide(
-        await _slot_context(session, user, settings, slot.kind, slot.due_at, now, grace)
-    )
+    if slot.kind == FOLLOWUP:  # not a reminder: it does not depend on the reminder switch
+        action = await _followup_action(session, slot, user, now, grace)
+    else:
+        settings = await session.get(ReminderSettings, slot.user_id)
+        action = schedule.decide(
+            await _slot_context(session, user, settings, slot.kind, slot.due_at, now, grace)
+        )
     if action is not Action.SEND:
         slot.status, slot.detail = SKIPPED, action.value
-    return await _claim(session, slot.id, user, slot.kind, slot.due_at, action)
+    claim = await _claim(session, slot.id, user, slot.kind, slot.due_at, action)
+    return replace(claim, session_id=slot.session_id)
+
+
+async def _followup_action(
+    session: AsyncSession, slot: ReminderSlot, user: User, now: datetime, grace: timedelta
+) -> Action:
+    """Return whether a due follow-up goes out: not if checked in or a newer session began."""
+    checked_in = await session.scalar(
+        select(PainCheckin.id).where(PainCheckin.session_id == slot.session_id).limit(1)
+    )
+    newer = await session.scalar(
+        select(WorkoutSession.id)
+        .where(WorkoutSession.user_id == user.id, WorkoutSession.id > (slot.session_id or 0))
+        .limit(1)
+    )
+    return decide_followup(
+        active=user.is_active, due_at=slot.due_at, now=now, grace=grace,
+        checked_in=checked_in is not None or slot.session_id is None, superseded=newer is not None,
+    )  # fmt: skip
+
+
+async def schedule_followup(
+    session: AsyncSession, user_id: int, session_id: int, due_at: datetime, now: datetime
+) -> None:
+    """Add the pending follow-up for a session that just ended (at most one per due instant)."""
+    await insert_slot(
+        session, user_id, FOLLOWUP, due_at, now, status=PENDING, detail=f"session {session_id}",
+        session_id=session_id,
+    )  # fmt: skip
+
+
+async def schedule_idle_followups(
+    session: AsyncSession, idle_before: datetime, now: datetime
+) -> None:
+    """Add follow-ups for the active sessions idle since `idle_before`, about to be abandoned."""
+    rows = await session.execute(
+        select(WorkoutSession.id, WorkoutSession.user_id, WorkoutSession.updated_at).where(
+            WorkoutSession.status == "active", WorkoutSession.updated_at < idle_before
+        )
+    )
+    for session_id, user_id, last_tap in rows.all():
+        await schedule_followup(session, user_id, session_id, followup_due(last_tap), now)
 
 
 async def finish(

@@ -21,6 +21,7 @@ TABLES = {
     "session_sets",
     "pain_checkins",
     "reminder_slots",
+    "prescriptions",
     "alembic_version",
 }
 

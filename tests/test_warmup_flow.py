@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.clock import ManualClock
+from bot.coaching import checkin_texts as ct
 from bot.coaching import session_texts as t
 from bot.coaching import texts
 from bot.coaching.catalogue import load_catalogue
@@ -299,7 +300,8 @@ async def test_stop_ends_early_with_a_summary_and_the_pain_question(
     row = await current(app_db, user.user_id)
     assert row.status == "stopped" and row.ended_at == clock()
     summary = user.last_message().text
-    assert "ended early" in summary and t.STOPPED_PAIN in summary
+    assert "ended early" in summary and summary.endswith(ct.PAIN_QUESTION)
+    assert user.buttons()[0][0] == "0 · none" and user.buttons()[1][-1] == "10 · worst"
     assert "Time: 2 min 5 s" in summary and "Sets done: 1 of 6" in summary
     assert "Skipped: 1" in summary and "Total: 20 reps" in summary
     assert [(s.outcome, s.actual) for s in await logged(app_db, row.id)] == [

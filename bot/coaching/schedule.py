@@ -42,6 +42,8 @@ class Action(StrEnum):
     STALE = "stale"
     TRAINED = "trained"
     REMINDED = "reminded"
+    CHECKED_IN = "checked_in"  # a follow-up whose session got its check-in meanwhile
+    SUPERSEDED = "superseded"  # a follow-up about a session that a newer one replaced
 
 
 @dataclass(frozen=True)

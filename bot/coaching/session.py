@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.coaching.catalogue import TIMED_UNITS, Catalogue, Routine
+from bot.coaching.catalogue import TIMED_UNITS, Catalogue, Routine, RoutineStep
 
 PLAN_VERSION = 1
 GET_READY_SECONDS = 3  # issue 3: timed work starts after a 3 s "get ready"
@@ -61,6 +61,7 @@ class PlanStep:
     rest_after: int
     hold_seconds: int | None = None
     each: str | None = None
+    extra: bool = False  # one extra set on the weaker side (seed 002)
 
     @property
     def timed(self) -> bool:
@@ -101,22 +102,43 @@ class Plan:
         return self.steps[position] if 0 <= position < len(self.steps) else None
 
 
-def build_plan(catalogue: Catalogue, routine_key: str, rounds: int, band: str | None) -> Plan:
-    """Expand a routine into its frozen plan for `rounds` rounds on `band`."""
+def build_plan(
+    catalogue: Catalogue,
+    routine_key: str,
+    rounds: int,
+    band: str | None,
+    *,
+    targets: Mapping[str, int] | None = None,
+    rest_between_moves: int | None = None,
+    extra_side: str | None = None,
+) -> Plan:
+    """Expand a routine into its frozen plan for `rounds` rounds on `band`.
+
+    The prescription may override each exercise's target and the rest between moves, and add
+    one extra set on `extra_side` after every per-side step of that side in the last round.
+    """
     routine = catalogue.routine(routine_key)
     low, high = routine.rounds_allowed
     if not low <= rounds <= high:
         raise ValueError(f"{routine_key}: {rounds} rounds is outside [{low}, {high}]")
+    between = routine.rest_between_moves if rest_between_moves is None else rest_between_moves
     steps: list[PlanStep] = []
     for round_no in range(1, rounds + 1):
-        chosen = [s for s in routine.steps if round_no == 1 or not s.first_round_only]
-        for i, step in enumerate(chosen):
+        chosen: list[tuple[RoutineStep, bool]] = []
+        for step in routine.steps:
+            if round_no == 1 or not step.first_round_only:
+                chosen.append((step, False))
+                if round_no == rounds and extra_side and step.side == extra_side:
+                    chosen.append((step, True))
+        for i, (step, extra) in enumerate(chosen):
             exercise = catalogue.exercise(step.exercise)
             last_in_round = i == len(chosen) - 1
             if last_in_round:
                 rest = routine.rest_between_rounds if round_no < rounds else 0
+            elif i + 1 < len(chosen) and chosen[i + 1][1]:
+                rest = between  # before the extra set: the step's own rest comes after it
             else:
-                rest = routine.rest_between_moves if step.rest_after is None else step.rest_after
+                rest = between if step.rest_after is None else step.rest_after
             steps.append(
                 PlanStep(
                     position=len(steps),
@@ -127,12 +149,13 @@ def build_plan(catalogue: Catalogue, routine_key: str, rounds: int, band: str | 
                     exercise=exercise.key,
                     name=exercise.name,
                     side=step.side,
-                    target=step.target,
+                    target=(targets or {}).get(exercise.key, step.target),
                     unit=exercise.unit,
                     band=band if exercise.band else None,
                     rest_after=rest,
                     hold_seconds=exercise.hold_seconds,
                     each=exercise.each,
+                    extra=extra,
                 )
             )
     return Plan(routine.key, routine.name, rounds, band, tuple(steps))

@@ -27,7 +27,6 @@ NOT_NOW = "That isn't possible right now. Here's where you are."
 HOW_MANY = "How many did you do? Tap a number or type it (0 to 200)."
 BAD_COUNT = "“{text}” isn't a whole number from 0 to 200. How many did you do?"
 USE_BUTTONS = "You're mid warm-up: use the buttons on the step above (Done, Fewer, Skip or Stop)."
-STOPPED_PAIN = "How is your back feeling? A quick pain check-in comes next."
 DONE_LABEL = "✅ Done"
 FEWER_LABEL = "➖ Fewer"
 SKIP_LABEL = "⏭ Skip"
@@ -71,8 +70,9 @@ def target_text(step: PlanStep) -> str:
 
 
 def exercise_line(step: PlanStep) -> str:
-    """Return the exercise with its side, e.g. 'Lateral walks · left side'."""
-    return f"{step.name} · {step.side} side" if step.side else step.name
+    """Return the exercise with its side, e.g. 'Lateral walks · left side (extra set)'."""
+    line = f"{step.name} · {step.side} side" if step.side else step.name
+    return f"{line} (extra set)" if step.extra else line
 
 
 def where(routine_name: str, step: PlanStep) -> str:
@@ -141,6 +141,4 @@ def summary_text(summary: Summary) -> str:
         f"• Total: {totals}",
         f"• Band: {band_text(summary.band)}",
     ]
-    if not summary.finished:
-        lines += ["", STOPPED_PAIN]
     return "\n".join(lines)

@@ -12,6 +12,8 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("warmup", "Start a guided warm-up"),
     ("help", "What I can do"),
     ("reminders", "Change reminder days, time or time zone"),
+    ("checkin", "Pain check-in for your last warm-up"),
+    ("plan", "Your current targets, bands and rests"),
 )
 
 ONBOARDING_STEPS: tuple[str, ...] = ("goal", "band", "schedule", "timezone")

@@ -1,0 +1,543 @@
+"""The progression engine: from logged sets and a pain check-in to the next prescription.
+
+Pure: imports neither telegram nor sqlalchemy. A prescription says, per routine, which band to
+use, how long to rest between moves, how many rounds, the target of every exercise, and on
+which side (if any) to add one extra set. `next_prescription` applies the rules below after a
+session's check-in and explains every change in a human-readable reason; `restart_after_gap`
+runs when a session starts after a long break. Each rule's docstring names its seed article:
+
+- 001: reps before tension (10 → 12 → 13 → 14 → 15, then a heavier band), rest between moves
+  shrinking towards zero, and discomfort in the low back meaning too much tension, then too
+  much volume.
+- 002: left/right imbalances load the back unevenly; the aim is to get the sides equal.
+- 004: per-exercise ranges climbed one rep at a time, and "progress only when pain-free".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from bot.coaching.catalogue import SIDES, Catalogue, Exercise, Routine
+from bot.coaching.profile import BANDS
+
+REPS_LADDER: tuple[int, ...] = (10, 12, 13, 14, 15)  # seed 001; also for steps and seconds
+REST_STEPS: tuple[int, ...] = (20, 15, 10, 5, 0)  # seed 001: between moves, towards no rest
+PAIN_FREE_MAX = 2  # seed 004 "only progress when pain-free": 0-2 counts as pain-free
+SEVERE_PAIN = 7  # 7+ ends everything: safety message and a deload
+LOW_BACK_BACK_OFF = 4  # seed 001: low-back discomfort → less tension, then less volume
+GAP_DAYS = 10  # this long without a session restarts one rung lower
+SIDE_WINDOW = 5  # seed 002: the side reported weaker in 3 of the last 5 check-ins
+SIDE_THRESHOLD = 3
+LOW_BACK = "low_back"
+AREAS: tuple[str, ...] = (LOW_BACK, "hips", "knees", "shoulders", "other")
+SAME = "same"
+
+_UNIT_WORDS = {"reps": "reps", "steps": "steps", "seconds": "seconds", "hold": "reps"}
+
+
+# ---------------------------------------------------------------- data
+
+
+@dataclass(frozen=True)
+class RoutinePrescription:
+    """What the next session of one routine asks for."""
+
+    routine: str
+    band: str | None  # None when the routine has no banded exercise or no band is known
+    rest_between_moves: int
+    rounds: int
+    targets: Mapping[str, int]  # exercise key → target, in routine order
+    extra_side: str | None = None  # "left"/"right": one extra set there for per-side moves
+
+    def to_json(self) -> dict[str, Any]:
+        """Return JSON-serialisable data."""
+        return {
+            "band": self.band,
+            "rest_between_moves": self.rest_between_moves,
+            "rounds": self.rounds,
+            "targets": dict(self.targets),
+            "extra_side": self.extra_side,
+        }
+
+
+@dataclass(frozen=True)
+class Prescription:
+    """A user's prescription for every routine of the catalogue."""
+
+    routines: Mapping[str, RoutinePrescription]
+
+    def routine(self, key: str) -> RoutinePrescription:
+        """Return the prescription of one routine."""
+        return self.routines[key]
+
+    def to_json(self) -> dict[str, Any]:
+        """Return JSON-serialisable data."""
+        return {key: rx.to_json() for key, rx in self.routines.items()}
+
+
+@dataclass(frozen=True)
+class SetResult:
+    """One planned set of the session: what it asked for and what was done (0 if not reached)."""
+
+    exercise: str
+    side: str | None
+    target: int
+    actual: int
+
+
+@dataclass(frozen=True)
+class SessionResult:
+    """What happened in the session the check-in is about."""
+
+    routine: str
+    band: str | None
+    finished: bool  # every step was reached (completed, not stopped or abandoned)
+    stopped: bool  # ended early with Stop
+    sets: tuple[SetResult, ...]  # every planned set, in plan order
+
+    @property
+    def complete(self) -> bool:
+        """Return True when the session finished with every set at its target."""
+        return self.finished and bool(self.sets) and all(s.actual >= s.target for s in self.sets)
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    """The post-session answers: pain 0-10, where, and the side that felt weaker."""
+
+    pain: int
+    areas: frozenset[str] = frozenset()
+    weaker_side: str | None = None  # "left", "right", "same" or None
+
+    @property
+    def pain_free(self) -> bool:
+        """Return True when the pain is low enough to progress (seed 004)."""
+        return self.pain <= PAIN_FREE_MAX
+
+
+@dataclass(frozen=True)
+class Progression:
+    """The next prescription, every change with its reason, and whether to add the safety note."""
+
+    prescription: Prescription
+    reasons: tuple[str, ...] = ()
+    safety: bool = False
+    deload: bool = False
+
+
+# ---------------------------------------------------------------- ladders and defaults
+
+
+def ladder(exercise: Exercise) -> tuple[int, ...]:
+    """Return the targets an exercise climbs through, lowest first.
+
+    Seed 001 exercises use 10 → 12 → 13 → 14 → 15 within their range (reps, steps and seconds
+    alike); the others (seed 004's bridges 10-15, belly leg raises 6-10, side steps 10-12, band
+    squats 8-10, and the rest) climb one rep at a time within their range.
+    """
+    low, high = exercise.range
+    if exercise.seed == "001":
+        return tuple(sorted({low, high, *(r for r in REPS_LADDER if low < r < high)}))
+    return tuple(range(low, high + 1))
+
+
+def rung(exercise: Exercise, target: int) -> int:
+    """Return the index of the highest rung at or below a target."""
+    steps = ladder(exercise)
+    return max((i for i, value in enumerate(steps) if value <= target), default=0)
+
+
+def rung_up(exercise: Exercise, target: int) -> int:
+    """Return the next rung above a target, or the target itself at the top of the range."""
+    return next((value for value in ladder(exercise) if value > target), target)
+
+
+def rung_down(exercise: Exercise, target: int) -> int:
+    """Return the rung below a target, or the bottom of the range."""
+    below = [value for value in ladder(exercise) if value < target]
+    return below[-1] if below else exercise.range[0]
+
+
+def at_top(exercise: Exercise, target: int) -> bool:
+    """Return True when a target is the top of its exercise's range."""
+    return target >= exercise.range[1]
+
+
+def routine_exercises(catalogue: Catalogue, routine: Routine) -> list[Exercise]:
+    """Return the distinct exercises of a routine in order of first appearance."""
+    seen: dict[str, Exercise] = {}
+    for step in routine.steps:
+        seen.setdefault(step.exercise, catalogue.exercise(step.exercise))
+    return list(seen.values())
+
+
+def has_band(catalogue: Catalogue, routine: Routine) -> bool:
+    """Return True when any exercise of the routine uses the band."""
+    return any(e.band for e in routine_exercises(catalogue, routine))
+
+
+def has_sides(catalogue: Catalogue, routine: Routine) -> bool:
+    """Return True when any exercise of the routine is done per side."""
+    return any(e.per_side for e in routine_exercises(catalogue, routine))
+
+
+def default_routine(catalogue: Catalogue, key: str, band: str | None) -> RoutinePrescription:
+    """Return a routine's starting prescription: the catalogue's numbers on the user's band."""
+    routine = catalogue.routine(key)
+    targets: dict[str, int] = {}
+    for step in routine.steps:
+        targets.setdefault(step.exercise, step.target)
+    return RoutinePrescription(
+        routine=key,
+        band=band if band in BANDS and has_band(catalogue, routine) else None,
+        rest_between_moves=routine.rest_between_moves,
+        rounds=routine.rounds,
+        targets=targets,
+    )
+
+
+def fit(catalogue: Catalogue, stored: RoutinePrescription, band: str | None) -> RoutinePrescription:
+    """Return a stored prescription made valid for the current catalogue (a coach may edit it)."""
+    routine = catalogue.routine(stored.routine)
+    default = default_routine(catalogue, routine.key, band)
+    targets: dict[str, int] = {}
+    for key, value in default.targets.items():
+        low, high = catalogue.exercise(key).range
+        targets[key] = min(max(stored.targets.get(key, value), low), high)
+    low_rounds, high_rounds = routine.rounds_allowed
+    banded = has_band(catalogue, routine)
+    return RoutinePrescription(
+        routine=routine.key,
+        band=(stored.band if stored.band in BANDS else default.band) if banded else None,
+        rest_between_moves=max(0, min(stored.rest_between_moves, routine.rest_between_moves)),
+        rounds=min(max(stored.rounds, low_rounds), high_rounds),
+        targets=targets,
+        extra_side=stored.extra_side
+        if stored.extra_side in SIDES and has_sides(catalogue, routine)
+        else None,
+    )
+
+
+def prescription_for(
+    catalogue: Catalogue, band: str | None, stored: Iterable[RoutinePrescription] = ()
+) -> Prescription:
+    """Return a user's full prescription: stored routines fitted to the catalogue, defaults else."""
+    by_key = {rx.routine: rx for rx in stored if rx.routine in catalogue.routines}
+    return Prescription(
+        {
+            key: fit(catalogue, by_key[key], band)
+            if key in by_key
+            else default_routine(catalogue, key, band)
+            for key in catalogue.routines
+        }
+    )
+
+
+def prescription_from_json(catalogue: Catalogue, data: Mapping[str, Any]) -> Prescription:
+    """Rebuild a prescription stored by Prescription.to_json, fitted to the catalogue."""
+    stored = [
+        RoutinePrescription(
+            routine=key,
+            band=value.get("band"),
+            rest_between_moves=int(value["rest_between_moves"]),
+            rounds=int(value["rounds"]),
+            targets={str(k): int(v) for k, v in value["targets"].items()},
+            extra_side=value.get("extra_side"),
+        )
+        for key, value in data.items()
+    ]
+    return prescription_for(catalogue, None, stored)
+
+
+# ---------------------------------------------------------------- wording
+
+
+def amount(exercise: Exercise, value: int) -> str:
+    """Return a target with its unit, e.g. '13 steps'."""
+    return f"{value} {_UNIT_WORDS.get(exercise.unit, exercise.unit)}"
+
+
+def change_line(exercise: Exercise, before: int, after: int, why: str) -> str:
+    """Return e.g. 'Lateral walks: 12 → 13 steps (all sets done, pain-free)'."""
+    unit = _UNIT_WORDS.get(exercise.unit, exercise.unit)
+    return f"{exercise.name}: {before} → {after} {unit} ({why})"
+
+
+def _band_index(band: str | None) -> int:
+    """Return a band's position from lightest (0) to heaviest, -1 for none."""
+    return BANDS.index(band) if band in BANDS else -1
+
+
+def lighter(band: str | None) -> str | None:
+    """Return the next lighter band, or None on the lightest band or without one."""
+    index = _band_index(band)
+    return BANDS[index - 1] if index > 0 else None
+
+
+def heavier(band: str | None) -> str | None:
+    """Return the next heavier band, or None on the heaviest band or without one."""
+    index = _band_index(band)
+    return BANDS[index + 1] if 0 <= index < len(BANDS) - 1 else None
+
+
+# ---------------------------------------------------------------- the rules
+
+
+def earned(result: SessionResult, exercise: str) -> bool:
+    """Return True when every planned set of an exercise hit its target."""
+    sets = [s for s in result.sets if s.exercise == exercise]
+    return bool(sets) and all(s.actual >= s.target for s in sets)
+
+
+def advance_reps(
+    catalogue: Catalogue, rx: RoutinePrescription, result: SessionResult
+) -> tuple[RoutinePrescription, list[str]]:
+    """Move each earned exercise up one rung, or band up when every banded one topped out.
+
+    Seed 001, reps before tension: 10 → 12 → 13 → 14 → 15 (steps and seconds too), and once every
+    banded exercise of the routine is at 15 pain-free the band goes up one colour (yellow →
+    green → blue → black) and those exercises return to the bottom of their range; on black,
+    reps keep climbing to the top of the range. Seed 004: exercises with their own range climb
+    one rep at a time, and only when pain-free. Only exercises whose every set hit its target
+    move, never more than one rung per session.
+    """
+    routine = catalogue.routine(rx.routine)
+    exercises = routine_exercises(catalogue, routine)
+    banded = [e for e in exercises if e.band]
+    heavier_band = heavier(rx.band)
+    band_up = (
+        bool(banded)
+        and heavier_band is not None
+        and all(at_top(e, rx.targets[e.key]) and earned(result, e.key) for e in banded)
+    )
+    on_black = rx.band == BANDS[-1]
+    targets = dict(rx.targets)
+    reasons: list[str] = []
+    if band_up:
+        reasons.append(
+            f"Band {rx.band} → {heavier_band}: every banded exercise reached the top of its "
+            "range pain-free, so the tension goes up and the reps start again at the bottom"
+        )
+    for exercise in exercises:
+        before = rx.targets[exercise.key]
+        if band_up and exercise.band:
+            targets[exercise.key] = exercise.range[0]
+            reasons.append(change_line(exercise, before, exercise.range[0], "new band"))
+        elif not earned(result, exercise.key):
+            reasons.append(
+                f"{exercise.name} stays at {amount(exercise, before)}: "
+                f"not every set reached {before} this time"
+            )
+        elif at_top(exercise, before):
+            if exercise.band and on_black:
+                why = "the top of its range on black, the heaviest band: keep the form perfect"
+            elif exercise.band:
+                why = "the top of its range; the band goes up once every banded move is there"
+            else:
+                why = "the top of its range"
+            reasons.append(f"{exercise.name} stays at {amount(exercise, before)}: {why}")
+        else:
+            after = rung_up(exercise, before)
+            targets[exercise.key] = after
+            why = "all sets done, pain-free"
+            if exercise.band and on_black:
+                why += "; black is the heaviest band, so the reps keep climbing to the top"
+            reasons.append(change_line(exercise, before, after, why))
+    band = heavier_band if band_up else rx.band
+    return replace(rx, targets=targets, band=band), reasons
+
+
+def shrink_rest(
+    rx: RoutinePrescription, result: SessionResult
+) -> tuple[RoutinePrescription, list[str]]:
+    """Shorten the rest between moves one step after a pain-free complete session.
+
+    Seed 001: start with 10-20 s between moves and work towards none: 20 → 15 → 10 → 5 → 0 s,
+    one step per pain-free session with every set done. Rest between rounds stays 30-45 s.
+    """
+    if not result.complete or rx.rest_between_moves <= 0:
+        return rx, []
+    after = next((r for r in REST_STEPS if r < rx.rest_between_moves), 0)
+    reason = (
+        f"Rest between moves: {rx.rest_between_moves} → {after} s "
+        "(pain-free complete session; rest between rounds stays)"
+    )
+    return replace(rx, rest_between_moves=after), [reason]
+
+
+def back_off_low_back(
+    catalogue: Catalogue, rx: RoutinePrescription
+) -> tuple[RoutinePrescription, list[str]]:
+    """Drop the band one colour; on the lightest band cut a round, then go to the range bottom.
+
+    Seed 001: discomfort in the lumbar spine means the band is too strong, so first reduce the
+    tension, and after a certain point the volume too.
+    """
+    why = "low-back discomfort means too much tension"
+    down = lighter(rx.band)
+    if down is not None:
+        return replace(rx, band=down), [f"Band {rx.band} → {down}: {why}"]
+    routine = catalogue.routine(rx.routine)
+    why = "low-back discomfort, and the band is already the lightest, so less volume"
+    if rx.rounds > routine.rounds_allowed[0]:
+        return replace(rx, rounds=rx.rounds - 1), [f"Rounds: {rx.rounds} → {rx.rounds - 1}: {why}"]
+    bottom, reasons = to_bottom(catalogue, rx, why)
+    if not reasons:
+        reasons = [
+            "Everything is already at its lightest: keep it gentle, and if the low back keeps "
+            "complaining, check in with a professional"
+        ]
+    return bottom, reasons
+
+
+def to_bottom(
+    catalogue: Catalogue, rx: RoutinePrescription, why: str
+) -> tuple[RoutinePrescription, list[str]]:
+    """Return every exercise at the bottom of its range, with a reason for each that moved."""
+    targets = dict(rx.targets)
+    reasons: list[str] = []
+    for exercise in routine_exercises(catalogue, catalogue.routine(rx.routine)):
+        low = exercise.range[0]
+        if targets[exercise.key] != low:
+            reasons.append(change_line(exercise, targets[exercise.key], low, why))
+            targets[exercise.key] = low
+    return replace(rx, targets=targets), reasons
+
+
+def deload(catalogue: Catalogue, rx: RoutinePrescription) -> tuple[RoutinePrescription, list[str]]:
+    """Make the next session a deload: one band lighter, or the bottom of every range.
+
+    Severe pain (7 or more, or Stop with pain): no progression, and the next session is lighter.
+    The seeds' rule "only progress when pain-free" (004) and "reduce the tension" (001).
+    """
+    down = lighter(rx.band)
+    if down is not None:
+        return replace(rx, band=down), [f"Next session is a deload: band {rx.band} → {down}"]
+    bottom, reasons = to_bottom(catalogue, rx, "deload after the pain")
+    return bottom, reasons or ["Next session is a deload: everything is already at its lightest"]
+
+
+def weaker_side(history: Sequence[str | None]) -> tuple[str | None, int]:
+    """Return the side reported weaker in at least 3 of the last 5 check-ins, and its count.
+
+    Seed 002: an imbalance between sides loads the back unevenly; the aim is to get them equal.
+    """
+    recent = list(history)[-SIDE_WINDOW:]
+    for side in SIDES:
+        count = recent.count(side)
+        if count >= SIDE_THRESHOLD:
+            return side, count
+    return None, 0
+
+
+def balance_sides(
+    catalogue: Catalogue,
+    prescription: Prescription,
+    history: Sequence[str | None],
+    *,
+    may_add: bool,
+) -> tuple[Prescription, list[str]]:
+    """Add one extra set on a side reported weaker in 3 of the last 5 check-ins; drop it after.
+
+    Seed 002: notice a difference between the sides and work to get them equal, so per-side
+    exercises get one extra set on the weaker side until the reports even out. An extra set is
+    more volume, so it is only added on a pain-free day; it is dropped on any day.
+    """
+    side, count = weaker_side(history)
+    window = min(len(history), SIDE_WINDOW)
+    routines = dict(prescription.routines)
+    changed: set[str] = set()
+    for key, rx in prescription.routines.items():
+        if not has_sides(catalogue, catalogue.routine(key)) or rx.extra_side == side:
+            continue
+        if side is not None and not may_add:
+            continue
+        routines[key] = replace(rx, extra_side=side)
+        changed.add(key)
+    before = {rx.extra_side for key, rx in prescription.routines.items() if key in changed}
+    reasons: list[str] = []
+    if changed and side is not None:
+        reasons.append(
+            f"Your {side} side felt weaker in {count} of your last {window} check-ins: one extra "
+            f"set on the {side} for per-side exercises until the sides even out"
+        )
+    elif changed:
+        dropped = " and ".join(sorted(s for s in before if s))
+        reasons.append(f"Left and right have evened out: the extra {dropped} set is dropped")
+    return Prescription(routines), reasons
+
+
+def next_prescription(
+    catalogue: Catalogue,
+    current: Prescription,
+    result: SessionResult,
+    checkin: CheckIn,
+    side_history: Sequence[str | None] = (),
+) -> Progression:
+    """Return the prescription after a session and its check-in, with a reason for each change.
+
+    `side_history` is the weaker side of recent check-ins, oldest first, this one last. Severe
+    pain wins over low-back pain, which wins over a hold, which wins over progressing.
+    """
+    rx = current.routine(result.routine)
+    reasons: list[str] = []
+    routine = catalogue.routine(result.routine)
+    lighter_used = _band_index(result.band) < _band_index(rx.band)
+    if result.band in BANDS and rx.band is not None and result.band != rx.band:
+        if checkin.pain_free or lighter_used:  # a heavier band chosen on a painful day: no
+            reasons.append(f"Band: you used {result.band} today, so your plan follows it")
+            rx = replace(rx, band=result.band)
+    elif result.band in BANDS and rx.band is None and has_band(catalogue, routine):
+        rx = replace(rx, band=result.band)
+    severe = checkin.pain >= SEVERE_PAIN or (result.stopped and not checkin.pain_free)
+    low_back = LOW_BACK in checkin.areas and checkin.pain >= LOW_BACK_BACK_OFF
+    if severe:
+        rx, more = deload(catalogue, rx)
+    elif low_back:
+        rx, more = back_off_low_back(catalogue, rx)
+    elif not checkin.pain_free:
+        more = [
+            f"Everything stays as it is: we hold while there is discomfort (pain {checkin.pain}/10)"
+        ]
+    else:
+        rx, more = advance_reps(catalogue, rx, result)
+        rx, rest = shrink_rest(rx, result)
+        more += rest
+    reasons += more
+    routines = dict(current.routines)
+    routines[rx.routine] = rx
+    balanced, side_reasons = balance_sides(
+        catalogue, Prescription(routines), side_history, may_add=checkin.pain_free and not severe
+    )
+    return Progression(
+        prescription=balanced,
+        reasons=tuple(reasons + side_reasons),
+        safety=severe,
+        deload=severe,
+    )
+
+
+def restart_after_gap(
+    catalogue: Catalogue, rx: RoutinePrescription, days: int | None
+) -> tuple[RoutinePrescription, list[str]]:
+    """Restart one rung lower after 10 or more days without a session, and say why.
+
+    Seed 001 builds tension on reps done consistently, at least 3 times a week; after a long
+    break the body is not where the plan left it, so every exercise steps down one rung.
+    """
+    if days is None or days < GAP_DAYS:
+        return rx, []
+    targets = dict(rx.targets)
+    lines: list[str] = []
+    for exercise in routine_exercises(catalogue, catalogue.routine(rx.routine)):
+        before = targets[exercise.key]
+        after = rung_down(exercise, before)
+        if after != before:
+            targets[exercise.key] = after
+            lines.append(change_line(exercise, before, after, "one rung lower"))
+    head = f"It's been {days} days since your last session, so we restart one rung lower"
+    if not lines:
+        return rx, [f"{head}; you're already at the start of every range"]
+    return replace(rx, targets=targets), [head, *lines]

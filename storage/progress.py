@@ -1,0 +1,213 @@
+"""Prescriptions and pain check-ins: load and save a user's plan, record answers.
+
+A user's prescription is stored as one row per (routine, exercise); routines never stored use
+the catalogue's defaults. Check-ins are one row per session (unique session_id): the first
+answer is inserted with ON CONFLICT DO NOTHING, so of two concurrent taps exactly one creates
+it, and the caller holds the user row's lock so a re-answer is never interleaved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.coaching.catalogue import Catalogue
+from bot.coaching.progression import Prescription, RoutinePrescription, prescription_for
+from storage.models import PainCheckin, PrescriptionRow, SessionSet, User, WorkoutSession
+
+ACTIVE = "active"
+
+
+def _insert(session: AsyncSession, table: Any) -> Any:
+    """Return the dialect's INSERT construct, which supports ON CONFLICT."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
+
+
+async def load_prescription(
+    session: AsyncSession, user_id: int, catalogue: Catalogue, band: str | None
+) -> Prescription:
+    """Return the user's prescription for every routine (defaults where nothing is stored)."""
+    rows = await session.execute(
+        select(PrescriptionRow)
+        .where(PrescriptionRow.user_id == user_id)
+        .order_by(PrescriptionRow.routine_key, PrescriptionRow.id)
+    )
+    grouped: dict[str, list[PrescriptionRow]] = {}
+    for row in rows.scalars():
+        grouped.setdefault(row.routine_key, []).append(row)
+    stored = [
+        RoutinePrescription(
+            routine=key,
+            band=group[0].band,
+            rest_between_moves=group[0].rest_between_moves,
+            rounds=group[0].rounds,
+            targets={r.exercise_key: r.target for r in group},
+            extra_side=group[0].extra_side,
+        )
+        for key, group in grouped.items()
+    ]
+    return prescription_for(catalogue, band, stored)
+
+
+async def save_routines(
+    session: AsyncSession,
+    user_id: int,
+    prescription: Prescription,
+    routines: Iterable[str],
+    now: datetime,
+) -> None:
+    """Store the given routines of a prescription, one upserted row per exercise."""
+    for key in sorted(set(routines)):
+        rx = prescription.routine(key)
+        for exercise, target in rx.targets.items():
+            values = {
+                "target": target,
+                "band": rx.band,
+                "rest_between_moves": rx.rest_between_moves,
+                "rounds": rx.rounds,
+                "extra_side": rx.extra_side,
+                "updated_at": now,
+            }
+            statement = (
+                _insert(session, PrescriptionRow)
+                .values(user_id=user_id, routine_key=key, exercise_key=exercise, **values)
+                .on_conflict_do_update(
+                    index_elements=["user_id", "routine_key", "exercise_key"], set_=values
+                )
+            )
+            await session.execute(statement)
+
+
+async def last_trained(session: AsyncSession, user_id: int) -> datetime | None:
+    """Return when the user last logged a set, in any session."""
+    return await session.scalar(
+        select(func.max(SessionSet.logged_at))
+        .join(WorkoutSession, WorkoutSession.id == SessionSet.session_id)
+        .where(WorkoutSession.user_id == user_id)
+    )
+
+
+# ---------------------------------------------------------------- check-ins
+
+
+async def lock_user(session: AsyncSession, user_id: int) -> User | None:
+    """Return the user row, locked until the transaction ends (serialises their check-ins)."""
+    return await session.get(User, user_id, with_for_update=True, populate_existing=True)
+
+
+async def get_checkin(session: AsyncSession, session_id: int) -> PainCheckin | None:
+    """Return the check-in of a session, if any."""
+    result = await session.execute(
+        select(PainCheckin)
+        .where(PainCheckin.session_id == session_id)
+        .execution_options(populate_existing=True)
+    )
+    return result.scalar_one_or_none()
+
+
+async def newest_session(session: AsyncSession, user_id: int) -> WorkoutSession | None:
+    """Return the user's most recent session, whatever its status."""
+    result = await session.execute(
+        select(WorkoutSession)
+        .where(WorkoutSession.user_id == user_id)
+        .order_by(WorkoutSession.id.desc())
+        .limit(1)
+        .execution_options(populate_existing=True)
+    )
+    return result.scalar_one_or_none()
+
+
+async def newest_checked_session(session: AsyncSession, user_id: int) -> int | None:
+    """Return the id of the newest session the user checked in on."""
+    return await session.scalar(
+        select(func.max(PainCheckin.session_id)).where(PainCheckin.user_id == user_id)
+    )
+
+
+async def open_session(session: AsyncSession, user_id: int) -> WorkoutSession | None:
+    """Return the session a new check-in applies to: the newest ended one after the last check-in.
+
+    Older sessions are out of reach once a newer one has a check-in, because the prescription
+    has moved on from what they were built on.
+    """
+    after = await newest_checked_session(session, user_id)
+    query = select(WorkoutSession).where(
+        WorkoutSession.user_id == user_id, WorkoutSession.status != ACTIVE
+    )
+    if after is not None:
+        query = query.where(WorkoutSession.id > after)
+    result = await session.execute(
+        query.order_by(WorkoutSession.id.desc()).limit(1).execution_options(populate_existing=True)
+    )
+    return result.scalar_one_or_none()
+
+
+async def side_history(
+    session: AsyncSession, user_id: int, exclude_session: int, limit: int
+) -> list[str | None]:
+    """Return the weaker side of the user's latest check-ins, oldest first, skipping one session."""
+    rows = await session.execute(
+        select(PainCheckin.weaker_side)
+        .where(
+            PainCheckin.user_id == user_id,
+            (PainCheckin.session_id != exclude_session) | PainCheckin.session_id.is_(None),
+        )
+        .order_by(PainCheckin.created_at.desc(), PainCheckin.id.desc())
+        .limit(limit)
+    )
+    return list(reversed(list(rows.scalars())))
+
+
+async def record_checkin(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    session_id: int,
+    pain: int,
+    areas: str,
+    weaker_side: str | None,
+    base: dict[str, Any],
+    now: datetime,
+) -> bool:
+    """Insert a session's first check-in, or replace the answers of an existing one.
+
+    Returns True when this call created the row.
+    """
+    values = {"pain": pain, "areas": areas, "weaker_side": weaker_side, "updated_at": now}
+    created = await session.scalar(
+        _insert(session, PainCheckin)
+        .values(
+            user_id=user_id,
+            session_id=session_id,
+            base_prescription=base,
+            created_at=now,
+            **values,
+        )
+        .on_conflict_do_nothing(index_elements=["session_id"])
+        .returning(PainCheckin.id)
+    )
+    if created is None:
+        await session.execute(
+            update(PainCheckin)
+            .where(PainCheckin.session_id == session_id, PainCheckin.user_id == user_id)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+    return created is not None
+
+
+async def save_note(session: AsyncSession, user_id: int, session_id: int, note: str) -> bool:
+    """Attach a note to the user's check-in of a session; False if there is no such check-in."""
+    result = await session.execute(
+        update(PainCheckin)
+        .where(PainCheckin.session_id == session_id, PainCheckin.user_id == user_id)
+        .values(note=note)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
