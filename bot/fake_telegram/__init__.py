@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .state import (
+from .errors import (
     BAD_REQUEST_BUTTON_DATA_INVALID,
     BAD_REQUEST_CANT_EDIT,
     BAD_REQUEST_CHAT_NOT_FOUND,
@@ -14,21 +14,16 @@ from .state import (
     BAD_REQUEST_QUERY_TOO_OLD,
     BAD_REQUEST_TEXT_EMPTY,
     BAD_REQUEST_TEXT_TOO_LONG,
-    DEFAULT_BOT_USERNAME,
-    DEFAULT_TOKEN,
     FORBIDDEN_BOT_BLOCKED,
     INTERNAL_SERVER_ERROR,
     NOT_FOUND,
     UNAUTHORIZED,
-    ApiCall,
-    CallbackQueryRecord,
     FakeApiError,
-    FakeMessage,
-    FakeTelegram,
-    StoredFile,
-    render_text,
     too_many_requests,
 )
+from .formatting import render_text
+from .models import ApiCall, CallbackQueryRecord, FakeMessage, StoredFile
+from .state import DEFAULT_BOT_USERNAME, DEFAULT_TOKEN, FakeTelegram
 from .transport import fake_request, mock_transport, parse_http_request
 from .user import FakeUser
 

@@ -12,7 +12,8 @@ import tornado.httpserver
 import tornado.netutil
 import tornado.web
 
-from .state import INTERNAL_SERVER_ERROR, FakeTelegram
+from .errors import INTERNAL_SERVER_ERROR
+from .state import FakeTelegram
 
 _LOGGER = logging.getLogger(__name__)
 

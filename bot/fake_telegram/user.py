@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .state import MAX_TEXT_LENGTH, FakeMessage, FakeTelegram, utf16_len
+from .formatting import utf16_len
+from .limits import MAX_TEXT_LENGTH
+from .models import FakeMessage
+from .state import FakeTelegram
 
 
 def command_entities(text: str) -> list[dict[str, Any]]:
