@@ -1,4 +1,4 @@
-"""The `bandcoach` command line: run the bot, or migrate its database."""
+"""The `bandcoach` command line: run the bot, chat with it offline, or migrate its database."""
 
 from __future__ import annotations
 
@@ -35,7 +35,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="apply database migrations and exit",
         description="Bring the database at DATABASE_URL up to the newest schema.",
     )
+    chat = sub.add_parser(
+        "chat",
+        help="chat with the bot in this terminal, offline (no token needed)",
+        description="Run the real bot against a built-in fake Telegram and chat with it here. "
+        "Same database as `run`. Type a button's number or label to tap it; /quit or Ctrl-D "
+        "leaves.",
+    )
+    chat.add_argument(
+        "--user-id", type=_user_id, default=1, metavar="N", help="your Telegram user id (default 1)"
+    )
+    chat.add_argument("--name", metavar="NAME", help="your first name (default: $USER)")
+    chat.add_argument(
+        "--fast", action="store_true", help="run timers, rests and reminders 10x faster"
+    )
     return parser
+
+
+def _user_id(text: str) -> int:
+    """Parse --user-id: a positive whole number."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, not {text!r}")
+    return int(text)
 
 
 def _safe_url(url: str) -> str:
@@ -76,6 +97,14 @@ def cmd_migrate(settings: Settings) -> int:
     return 0
 
 
+def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
+    """Chat with the real bot in this terminal, against the in-process fake Telegram."""
+    from bot.console.chat import ChatOptions, default_name, run_chat
+
+    options = ChatOptions(user_id=args.user_id, name=args.name or default_name(), fast=args.fast)
+    return run_chat(settings, options)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments, load settings and dispatch; config problems exit 2 with one line."""
     args = build_parser().parse_args(argv)
@@ -83,6 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
         if args.command == "run":
             return cmd_run(settings)
+        if args.command == "chat":
+            return cmd_chat(settings, args)
         return cmd_migrate(settings)
     except (ConfigError, CatalogueError) as exc:
         print(f"bandcoach: {exc}", file=sys.stderr)

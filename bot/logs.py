@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from pathlib import Path
 
 # Any string shaped like a bot token (id:secret), wherever it appears: URLs, reprs, tracebacks.
 TOKEN_RE = re.compile(r"\d{5,16}:[A-Za-z0-9_-]{30,}")
@@ -34,9 +35,13 @@ class RedactingFormatter(logging.Formatter):
         return redact(super().format(record), self.secrets)
 
 
-def configure_logging(level: str, secrets: tuple[str, ...] = ()) -> None:
-    """Send logs to stderr through the redacting formatter and quiet chatty libraries."""
-    handler = logging.StreamHandler(sys.stderr)
+def configure_logging(level: str, secrets: tuple[str, ...] = (), path: Path | None = None) -> None:
+    """Send logs to stderr (or append to `path`) redacted, and quiet chatty libraries."""
+    handler: logging.Handler = (
+        logging.StreamHandler(sys.stderr)
+        if path is None
+        else logging.FileHandler(path, "a", encoding="utf-8")
+    )
     handler.setFormatter(
         RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets)
     )

@@ -1,0 +1,1 @@
+"""`bandcoach chat`: talk to the real bot in a terminal, offline, through the fake Telegram."""
