@@ -1,6 +1,8 @@
 """Check-ins against the database: may this tap apply, and saving an answer with its new plan.
 
-Every tap is checked here first. The answer itself is saved in one write transaction that
+Every tap is checked here first. The pain and the areas are saved as soon as they are tapped
+(with no side yet), so a check-in left half-way still counts; the last tap completes it.
+Each save is one write transaction that
 holds the user's row lock: it re-checks, compares with a stored answer (a double tap changes
 nothing), runs the progression engine from the prescription the session was built on, stores
 the routines that changed and the check-in, and waits for an optional note.
@@ -63,6 +65,7 @@ class Saved:
     progression: Progression | None = None
     reminder: datetime | None = None
     timezone: str = "UTC"
+    again: bool = False  # a complete answer was already stored and this one replaced it
 
 
 def stored_answer(row: PainCheckin) -> CheckIn:
@@ -119,12 +122,20 @@ async def save_answer(
     session_id: int,
     answer: CheckIn,
     now: datetime,
+    *,
+    partial: bool = False,
 ) -> Saved:
-    """Save a check-in (or replace one within 12 hours) and recompute the prescription."""
+    """Save a check-in (or replace one within 12 hours) and recompute the prescription.
+
+    A partial answer (pain, areas, no side yet) is stored only while no complete answer
+    exists: a re-answer replaces a complete one on its last tap, never half-way.
+    """
     async with db.write() as session:
         user = await store.lock_user(session, user_id)
         target = await _target(session, user_id, session_id, now)
         if user is None or not target.answerable or target.session is None:
+            return Saved(target.status)
+        if partial and target.checkin is not None and target.checkin.weaker_side is not None:
             return Saved(target.status)
         if target.checkin is not None and stored_answer(target.checkin) == answer:
             return Saved(ALREADY)
@@ -155,7 +166,9 @@ async def save_answer(
         )  # fmt: skip
         await repo.set_awaiting(session, user_id, f"{AWAIT_NOTE}:{session_id}")
         reminder = await _reminder(session, user_id)
-        return Saved(target.status, progression, reminder, user.timezone)
+        # A stored answer without a side is one left half-way, not a previous answer.
+        again = target.checkin is not None and target.checkin.weaker_side is not None
+        return Saved(target.status, progression, reminder, user.timezone, again)
 
 
 async def save_note(

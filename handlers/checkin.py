@@ -122,7 +122,7 @@ async def _save(update: Update, context: BandCoachContext, tap: Tap, head: str) 
     next_line = ct.next_session(
         deload=result.deload, reminder=saved.reminder, zone=saved.timezone, now=now
     )
-    again = saved.status == checkins.REANSWER
+    again = saved.again
     text = ct.changes(result.reasons, safety=result.safety, again=again, next_line=next_line)
     await context.bot.send_message(chat.id, text)
 
@@ -145,9 +145,18 @@ async def on_button(update: Update, context: BandCoachContext) -> None:
     if tap.kind == SIDE:
         await _save(update, context, tap, head)
         return
-    target = await checkins.check_tap(context.db, tg_user.id, tap.session_id, context.clock())
-    if not target.answerable:
-        await query.answer(REFUSALS.get(target.status, ct.BAD_BUTTON))
+    now = context.clock()
+    if tap.kind in (PAIN, AREAS_DONE):
+        # Store the answers so far at once: a pain of 8 must count even if nothing follows.
+        saved = await checkins.save_answer(
+            context.db, context.catalogue, tg_user.id, tap.session_id, tap.checkin(), now,
+            partial=True,
+        )  # fmt: skip
+        status = checkins.OPEN if saved.status == checkins.ALREADY else saved.status
+    else:
+        status = (await checkins.check_tap(context.db, tg_user.id, tap.session_id, now)).status
+    if status not in (checkins.OPEN, checkins.REANSWER):
+        await query.answer(REFUSALS.get(status, ct.BAD_BUTTON))
         return
     await query.answer()
     await _edit(update, *next_question(tap, head))

@@ -289,6 +289,47 @@ async def test_pain_of_seven_or_more_gets_the_safety_message_and_a_deload(
     assert "Upper-body activation · yellow band" in user.last_message().text
 
 
+async def test_a_check_in_left_half_way_still_counts(
+    fake: FakeTelegram, user: FakeUser, app_db: Database, clock: ManualClock
+) -> None:
+    await onboard(user)
+    await start(user, "upper")
+    await user.tap(t.DONE_LABEL)
+    await user.tap(t.STOP_LABEL)
+    await user.tap("8")  # ... and the user puts the phone away
+    [row] = await checkins(app_db)
+    assert (row.pain, row.areas, row.weaker_side) == (8, "", None)
+    await user.send("/plan")
+    assert "Upper-body activation · yellow band" in user.last_message().text  # deloaded already
+    await user.send("/checkin")  # later they finish it; it is their first full answer
+    await user.tap("8")
+    await user.tap("Low back")
+    await user.tap(ct.THATS_ALL)
+    [row] = await checkins(app_db)
+    assert (row.pain, row.areas, row.weaker_side) == (8, "low_back", None)
+    await user.tap("Left")
+    assert user.last_message().text.startswith("📋 Your next sessions:")
+    [row] = await checkins(app_db)
+    assert (row.pain, row.areas, row.weaker_side) == (8, "low_back", "left")
+
+
+async def test_a_re_answer_left_half_way_keeps_the_complete_answer(
+    user: FakeUser, app_db: Database, clock: ManualClock
+) -> None:
+    await onboard(user)
+    await start(user, "upper")
+    await finish(user)
+    await user.tap("3")
+    await user.tap("Hips")
+    await user.tap(ct.THATS_ALL)
+    await user.tap("Right")
+    clock.advance(timedelta(hours=1))
+    await user.send("/checkin")
+    await user.tap("9")  # a second thought, never finished
+    [row] = await checkins(app_db)
+    assert (row.pain, row.areas, row.weaker_side) == (3, "hips", "right")
+
+
 async def test_the_change_message_names_the_next_reminder_when_reminders_are_on(
     user: FakeUser,
 ) -> None:
