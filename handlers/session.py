@@ -19,6 +19,7 @@ from telegram import Bot, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
 from bot import progress
+from bot.clock import clock_speed
 from bot.coaching import session_texts as t
 from bot.coaching.catalogue import Catalogue
 from bot.coaching.checkin import followup_due
@@ -52,7 +53,7 @@ from bot.coaching.session import (
     summarise,
     work_segments,
 )
-from bot.context import CATALOGUE_KEY, DB_KEY, BandCoachApp, BandCoachContext
+from bot.context import CATALOGUE_KEY, CLOCK_KEY, DB_KEY, BandCoachApp, BandCoachContext
 from handlers import checkin
 from handlers import session_keyboards as kb
 from storage import reminders as followups
@@ -569,7 +570,13 @@ async def on_setup_button(update: Update, context: BandCoachContext) -> None:
 
 
 async def _advance_timer(
-    bot: Bot, db: Database, catalogue: Catalogue, row: WorkoutSession, chat_id: int, now: datetime
+    bot: Bot,
+    db: Database,
+    catalogue: Catalogue,
+    row: WorkoutSession,
+    chat_id: int,
+    now: datetime,
+    speed: float,
 ) -> None:
     """Advance one due countdown: the next edit, the end of a rest, or a finished timed set."""
     timer, due = parse_phase(row.phase), row.timer_due_at
@@ -586,7 +593,7 @@ async def _advance_timer(
         else rest_segments(plan.steps[row.position - 1].rest_after)
     )  # fmt: skip
     tick = countdown(timer.started_at(due), segments, now)
-    stale = is_stale(due, now)
+    stale = is_stale(due, now, speed)
     if tick.finished and timer.kind == WORK and not stale:
         await log_and_continue(bot, db, catalogue, row, chat_id, now, actual=step.target,
                                outcome=DONE)  # fmt: skip
@@ -625,13 +632,14 @@ async def fire_due_timers(app: BandCoachApp, now: datetime) -> int:
     """Advance every session whose timer is due at `now`; return how many were due."""
     lock: asyncio.Lock = app.bot_data.setdefault(TIMER_LOCK_KEY, asyncio.Lock())
     db: Database = app.bot_data[DB_KEY]
+    speed = clock_speed(app.bot_data.get(CLOCK_KEY))
     catalogue: Catalogue = app.bot_data[CATALOGUE_KEY]
     async with lock:
         await _sweep_idle(app, db, now)
         async with db.read() as session:
             due = await store.due_timers(session, now)
         results = await asyncio.gather(
-            *(_advance_timer(app.bot, db, catalogue, row, chat, now) for row, chat in due),
+            *(_advance_timer(app.bot, db, catalogue, row, chat, now, speed) for row, chat in due),
             return_exceptions=True,
         )
     for (row, _), result in zip(due, results, strict=True):

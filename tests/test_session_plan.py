@@ -241,6 +241,11 @@ def test_stale_timers(late: int, stale: bool) -> None:
     assert s.is_stale(T0, at(late)) is stale
 
 
+@pytest.mark.parametrize(("late", "stale"), [(31, False), (300, False), (301, True)])
+def test_on_a_10x_clock_the_stale_cutoff_is_30_wall_seconds(late: int, stale: bool) -> None:
+    assert s.is_stale(T0, at(late), speed=10) is stale
+
+
 # ---------------------------------------------------------------- counts and taps
 
 
