@@ -19,6 +19,7 @@ from typing import Any, cast
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
+from bot import progress
 from bot.clock import Clock
 from bot.coaching import checkin_texts, reminder_texts
 from bot.coaching.schedule import Action
@@ -88,17 +89,24 @@ def _retry_seconds(exc: RetryAfter) -> float:
 
 async def send_nudge(app: BandCoachApp, claim: store.Claim, sleep: Sleep) -> Outcome:
     """Send one nudge: 429 → wait and resend once; network/5xx → bounded retries; 403 → stop."""
-    text = reminder_texts.nudge(
-        name=claim.first_name,
-        goal=claim.goal,
-        band=claim.band,
-        catalogue=app.bot_data.get(CATALOGUE_KEY),
-        last_routine=claim.last_routine,
-        snoozed=claim.kind == store.SNOOZE,
-    )
-    markup = nudge_keyboard(claim.slot_id)
     if claim.kind == store.FOLLOWUP and claim.session_id is not None:
         text, markup = first_question(claim.session_id, checkin_texts.FOLLOWUP)
+    else:
+        catalogue = app.bot_data.get(CATALOGUE_KEY)
+        prescription = None
+        if catalogue is not None:
+            async with app.bot_data[DB_KEY].read() as session:
+                prescription = await progress.prescription(session, catalogue, claim.user_id)
+        text = reminder_texts.nudge(
+            name=claim.first_name,
+            goal=claim.goal,
+            band=claim.band,
+            catalogue=catalogue,
+            last_routine=claim.last_routine,
+            snoozed=claim.kind == store.SNOOZE,
+            prescription=prescription,
+        )
+        markup = nudge_keyboard(claim.slot_id)
     attempts = flood_waits = network_failures = 0
     while True:
         attempts += 1

@@ -7,13 +7,18 @@ from zoneinfo import ZoneInfo
 
 from bot.coaching.catalogue import Catalogue, Routine
 from bot.coaching.profile import format_days
+from bot.coaching.progression import Prescription, RoutinePrescription
 from bot.coaching.session import suggest_routine
+from bot.coaching.session_texts import rounds_word
 from bot.coaching.texts import band_label
 
 MIN_DAYS_RECOMMENDED = 3  # seeds: at least 3 sessions a week, consistently
 UNIT_WORDS = {"reps": "reps", "steps": "steps", "seconds": "s", "hold": "holds"}
 
-NUDGE = "⏰ Time for your warm-up, {name}!\n\nToday: {routine} · {rounds} rounds{band}\n{targets}"
+NUDGE = (
+    "⏰ Time for your warm-up, {name}!\n\n"
+    "Today: {routine} · {rounds} {rounds_word}{band}\n{targets}"
+)
 SNOOZED_NUDGE = "⏰ Here's your reminder again, {name}."
 SNOOZED = "😴 Snoozed. I'll remind you again at {at}."
 SKIPPED = "👍 Skipped for today. See you next time!"
@@ -44,14 +49,18 @@ RESUMED = "▶️ Reminders are on again."
 SAVED = "Saved ✓"
 
 
-def targets(routine: Routine, catalogue: Catalogue) -> str:
-    """Return one line per exercise of a routine with its target, e.g. 'Glute bridge: 10 reps'."""
+def targets(routine: Routine, catalogue: Catalogue, rx: RoutinePrescription | None = None) -> str:
+    """Return one line per exercise of a routine with its target, e.g. 'Glute bridge: 12 reps'.
+
+    Targets come from the user's prescription when there is one, else from the catalogue.
+    """
     lines: dict[str, str] = {}
     for step in routine.steps:
         exercise = catalogue.exercise(step.exercise)
         unit = UNIT_WORDS.get(exercise.unit, exercise.unit)
         side = " each side" if exercise.per_side else ""
-        lines.setdefault(exercise.key, f"• {exercise.name}: {step.target} {unit}{side}")
+        target = rx.targets.get(exercise.key, step.target) if rx is not None else step.target
+        lines.setdefault(exercise.key, f"• {exercise.name}: {target} {unit}{side}")
     return "\n".join(lines.values())
 
 
@@ -63,20 +72,25 @@ def nudge(
     catalogue: Catalogue | None,
     last_routine: str | None = None,
     snoozed: bool = False,
+    prescription: Prescription | None = None,
 ) -> str:
-    """Return the reminder message naming the routine due and today's targets."""
-    # TODO(issue 4): take targets from the progression ladder once it exists.
+    """Return the reminder message naming the routine due and the user's targets for it."""
     head = SNOOZED_NUDGE.format(name=name) + "\n\n" if snoozed else ""
     if catalogue is None or not catalogue.routines:
         return f"{head}⏰ Time for your mini-band warm-up, {name}!"
     routine = suggest_routine(catalogue, goal, last_routine)  # what /warmup offers first
+    rx = prescription.routines.get(routine.key) if prescription is not None else None
+    if rx is not None and rx.band:
+        band = rx.band
     band_text = f" · {band_label(band)} band" if band and band != "none" else ""
+    rounds = rx.rounds if rx is not None else routine.rounds
     body = NUDGE.format(
         name=name,
         routine=routine.name,
-        rounds=routine.rounds,
+        rounds=rounds,
+        rounds_word=rounds_word(rounds),
         band=band_text,
-        targets=targets(routine, catalogue),
+        targets=targets(routine, catalogue, rx),
     )
     return head + body if snoozed else body
 
