@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -52,8 +53,12 @@ async def plan_session(
     rounds: int,
     band: str,
     now: datetime,
+    exercises: Sequence[str] | None = None,
 ) -> Start:
-    """Return the plan for a new session from the user's prescription, after the gap rule."""
+    """Return the plan for a new session from the user's prescription, after the gap rule.
+
+    `exercises` are the moves picked for a routine with a choice (default: its own steps).
+    """
     current = (await prescription(session, catalogue, user_id)).routine(routine_key)
     last = await store.last_trained(session, user_id)
     days = (now - last).days if last is not None else None
@@ -66,6 +71,7 @@ async def plan_session(
         targets=routine.targets,
         rest_between_moves=routine.rest_between_moves,
         extra_side=routine.extra_side,
+        exercises=exercises,
     )
     return Start(plan, routine, tuple(reasons), routine != current)
 

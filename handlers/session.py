@@ -21,6 +21,7 @@ from telegram.error import BadRequest
 from bot import progress
 from bot.clock import clock_speed
 from bot.coaching import session_texts as t
+from bot.coaching import setup
 from bot.coaching.catalogue import Catalogue
 from bot.coaching.checkin import followup_due
 from bot.coaching.profile import BANDS
@@ -53,6 +54,7 @@ from bot.coaching.session import (
     summarise,
     work_segments,
 )
+from bot.coaching.setup import moves_of, parse_setup, pick_allowed, remembered_mask
 from bot.context import CATALOGUE_KEY, CLOCK_KEY, DB_KEY, BandCoachApp, BandCoachContext
 from handlers import checkin
 from handlers import session_keyboards as kb
@@ -443,7 +445,9 @@ async def warmup(update: Update, context: BandCoachContext) -> None:
     await message.reply_text(t.CHOOSE_ROUTINE, reply_markup=kb.routines_keyboard(routines))
 
 
-async def _ask_band(update: Update, context: BandCoachContext, key: str, rounds: int) -> None:
+async def _ask_band(
+    update: Update, context: BandCoachContext, key: str, rounds: int, mask: int | None
+) -> None:
     """Edit the setup message into the one-tap band confirmation."""
     assert update.callback_query is not None and update.effective_user is not None
     async with context.db.read() as session:
@@ -452,15 +456,38 @@ async def _ask_band(update: Update, context: BandCoachContext, key: str, rounds:
     current = user.band if user is not None and user.band in BANDS else None
     current = rx.routine(key).band or current  # the band the progression has reached
     routine = context.catalogue.routine(key)
+    moves = moves_of(routine, mask)
+    name = f"{routine.name} · {t.names(context.catalogue, moves)}" if moves else routine.name
     template = t.CHOOSE_BAND if current else t.PICK_BAND
-    text = template.format(routine=routine.name, rounds=rounds, rounds_word=t.rounds_word(rounds))
+    text = template.format(routine=name, rounds=rounds, rounds_word=t.rounds_word(rounds))
     await update.callback_query.edit_message_text(
-        text, reply_markup=kb.band_keyboard(routine, rounds, current)
+        text, reply_markup=kb.band_keyboard(routine, rounds, current, mask)
     )
 
 
+async def _ask_moves(update: Update, context: BandCoachContext, key: str, mask: int) -> None:
+    """Edit the setup message into the move picker with `mask` ticked."""
+    assert update.callback_query is not None
+    routine = context.catalogue.routine(key)
+    assert routine.choice is not None
+    moves = moves_of(routine, mask) or ()
+    text = t.moves_text(context.catalogue, routine.name, routine.choice, moves)
+    try:
+        await update.callback_query.edit_message_text(
+            text, reply_markup=kb.moves_keyboard(context.catalogue, routine, mask)
+        )
+    except BadRequest as exc:  # a double tap on a toggle: the message already shows it
+        if "not modified" not in str(exc).lower():
+            raise
+
+
 async def _begin(
-    update: Update, context: BandCoachContext, key: str, rounds: int, band: str
+    update: Update,
+    context: BandCoachContext,
+    key: str,
+    rounds: int,
+    band: str,
+    moves: tuple[str, ...] | None,
 ) -> None:
     """Create the session and send its first step."""
     query, chat, tg_user = update.callback_query, update.effective_chat, update.effective_user
@@ -468,7 +495,7 @@ async def _begin(
     now = context.clock()
     async with context.db.write() as session:
         start = await progress.plan_session(
-            session, context.catalogue, tg_user.id, key, rounds, band, now
+            session, context.catalogue, tg_user.id, key, rounds, band, now, moves
         )
         plan = start.plan
         row = await store.create_session(
@@ -522,48 +549,51 @@ async def _resume_or_abandon(
     )
 
 
-def _valid_setup(catalogue: Catalogue, parts: list[str]) -> bool:
-    """Return True when setup callback data names a real routine, rounds and band."""
-    kind, rest = parts[0], parts[1:]
-    if kind in (kb.RESUME, kb.ABANDON):
-        return len(rest) == 1 and rest[0].isdigit() and len(rest[0]) <= 18
-    if not rest or rest[0] not in catalogue.routines:
-        return False
-    routine = catalogue.routine(rest[0])
-    rounds_ok = len(rest) >= 2 and rest[1].isdigit() and int(rest[1]) in routine.round_choices
-    return (
-        (kind == "r" and len(rest) == 1)
-        or (kind == "n" and len(rest) == 2 and rounds_ok)
-        or (kind == "b" and len(rest) == 3 and rounds_ok and rest[2] in BANDS)
-    )
+async def _remembered_mask(context: BandCoachContext, user_id: int, key: str) -> int:
+    """Return the moves to tick first: the user's last pick for this routine, else its own."""
+    async with context.db.read() as session:
+        last = await store.last_plan(session, user_id, key)
+    return remembered_mask(context.catalogue.routine(key), last)
 
 
 async def on_setup_button(update: Update, context: BandCoachContext) -> None:
-    """Handle the routine, rounds and band choices, and Resume / Abandon."""
-    query = update.callback_query
-    assert query is not None
-    parts = (query.data or "").split(":")[1:]
-    if not parts or not _valid_setup(context.catalogue, parts):
+    """Handle the routine, moves, rounds and band choices, and Resume / Abandon."""
+    query, tg_user = update.callback_query, update.effective_user
+    assert query is not None and tg_user is not None
+    tap = parse_setup(context.catalogue, query.data or "")
+    if tap is None:
         await query.answer(t.BAD_BUTTON, show_alert=True)
         return
-    kind, rest = parts[0], parts[1:]
-    if kind in (kb.RESUME, kb.ABANDON):
-        await _resume_or_abandon(update, context, kind, int(rest[0]))
+    if tap.kind in (kb.RESUME, kb.ABANDON):
+        assert tap.session_id is not None
+        await _resume_or_abandon(update, context, tap.kind, tap.session_id)
         return
-    routine = context.catalogue.routine(rest[0])
-    if kind == "b":
-        await _begin(update, context, routine.key, int(rest[1]), rest[2])
+    routine = context.catalogue.routine(tap.routine)
+    if tap.kind == setup.BAND:
+        assert tap.rounds is not None and tap.band is not None
+        moves = moves_of(routine, tap.mask)
+        await _begin(update, context, routine.key, tap.rounds, tap.band, moves)
+        return
+    if tap.kind == setup.GO and not pick_allowed(routine, tap.mask):
+        assert routine.choice is not None
+        ticked = len(moves_of(routine, tap.mask) or ())
+        await query.answer(t.PICK_COUNT.format(count=t.pick_count(routine.choice), ticked=ticked))
         return
     await query.answer()
-    assert update.effective_user is not None
-    rx = await progress.routine_prescription(
-        context.db, context.catalogue, update.effective_user.id, routine.key
-    )
-    if kind == "r" and len(routine.round_choices) > 1:
-        text = t.CHOOSE_ROUNDS.format(routine=routine.name)
-        await query.edit_message_text(text, reply_markup=kb.rounds_keyboard(routine, rx.rounds))
+    if tap.kind == setup.MOVES or (tap.kind == setup.ROUTINE and routine.choice is not None):
+        mask = tap.mask
+        if mask is None:
+            mask = await _remembered_mask(context, tg_user.id, routine.key)
+        await _ask_moves(update, context, routine.key, mask)
         return
-    await _ask_band(update, context, routine.key, int(rest[1]) if kind == "n" else rx.rounds)
+    rx = await progress.routine_prescription(context.db, context.catalogue, tg_user.id, routine.key)
+    if tap.kind in (setup.ROUTINE, setup.GO) and len(routine.round_choices) > 1:
+        text = t.CHOOSE_ROUNDS.format(routine=routine.name)
+        markup = kb.rounds_keyboard(routine, rx.rounds, tap.mask)
+        await query.edit_message_text(text, reply_markup=markup)
+        return
+    rounds = tap.rounds if tap.rounds is not None else rx.rounds
+    await _ask_band(update, context, routine.key, rounds, tap.mask)
 
 
 # ---------------------------------------------------------------- timers

@@ -7,14 +7,17 @@ from collections.abc import Sequence
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.coaching import session_texts as t
-from bot.coaching.catalogue import Routine
+from bot.coaching import setup
+from bot.coaching.catalogue import Catalogue, Routine
 from bot.coaching.profile import BAND_LABELS, BANDS
 from bot.coaching.session import PlanStep, Tap, fewer_choices
+from bot.coaching.setup import SetupTap
 
-SETUP = "wu"  # wu:r:<routine> · wu:n:<routine>:<rounds> · wu:b:<routine>:<rounds>:<band>
+SETUP = setup.PREFIX  # wu:…, see bot.coaching.setup
 SESSION = "ws"  # ws:<session>:<position>:<action>, see bot.coaching.session.Tap
-RESUME = "resume"
-ABANDON = "abandon"
+RESUME = setup.RESUME
+ABANDON = setup.ABANDON
+MOVES_PER_ROW = 2
 
 
 def _button(label: str, data: str) -> InlineKeyboardButton:
@@ -28,36 +31,60 @@ def _tap(label: str, session_id: int, position: int, action: str) -> InlineKeybo
     return _button(label, Tap(session_id, position, action).encode())
 
 
+def _setup(label: str, tap: SetupTap) -> InlineKeyboardButton:
+    """Return a setup button."""
+    return _button(label, tap.encode())
+
+
 def routines_keyboard(routines: Sequence[Routine]) -> InlineKeyboardMarkup:
     """Return one button per routine, the first (suggested) one starred."""
     return InlineKeyboardMarkup(
         [
-            [_button((t.SUGGESTED if i == 0 else "") + r.name, f"{SETUP}:r:{r.key}")]
+            [_setup((t.SUGGESTED if i == 0 else "") + r.name, SetupTap(setup.ROUTINE, r.key))]
             for i, r in enumerate(routines)
         ]
     )
 
 
-def rounds_keyboard(routine: Routine, suggested: int | None = None) -> InlineKeyboardMarkup:
+def moves_keyboard(catalogue: Catalogue, routine: Routine, mask: int) -> InlineKeyboardMarkup:
+    """Return the moves to tick (ticked ones marked), two per row, then Go."""
+    assert routine.choice is not None, routine.key
+    buttons = [
+        _setup(
+            f"✓ {catalogue.exercise(key).name}" if mask >> i & 1 else catalogue.exercise(key).name,
+            SetupTap(setup.MOVES, routine.key, mask=setup.toggled(mask, i)),
+        )
+        for i, key in enumerate(routine.choice.options)
+    ]
+    rows = [buttons[i : i + MOVES_PER_ROW] for i in range(0, len(buttons), MOVES_PER_ROW)]
+    rows.append([_setup(t.GO_LABEL, SetupTap(setup.GO, routine.key, mask=mask))])
+    return InlineKeyboardMarkup(rows)
+
+
+def rounds_keyboard(
+    routine: Routine, suggested: int | None = None, mask: int | None = None
+) -> InlineKeyboardMarkup:
     """Return the allowed rounds with the suggested number (default: the routine's) ticked."""
     tick = routine.rounds if suggested is None else suggested
     buttons = [
-        _button(
+        _setup(
             f"✓ {n} (suggested)" if n == tick else str(n),
-            f"{SETUP}:n:{routine.key}:{n}",
+            SetupTap(setup.ROUNDS, routine.key, rounds=n, mask=mask),
         )
         for n in routine.round_choices
     ]
     return InlineKeyboardMarkup([buttons])
 
 
-def band_keyboard(routine: Routine, rounds: int, current: str | None) -> InlineKeyboardMarkup:
+def band_keyboard(
+    routine: Routine, rounds: int, current: str | None, mask: int | None = None
+) -> InlineKeyboardMarkup:
     """Return the bands with the user's own band first, so confirming it is one tap."""
     ordered = [b for b in BANDS if b == current] + [b for b in BANDS if b != current]
     buttons = [
-        _button(
+        _setup(
             f"✓ {BAND_LABELS[b]} (my band)" if b == current else BAND_LABELS[b],
-            f"{SETUP}:b:{routine.key}:{rounds}:{b}",
+            SetupTap(setup.BAND, routine.key, rounds=rounds, band=b, mask=mask),
         )
         for b in ordered
     ]
@@ -70,8 +97,8 @@ def resume_keyboard(session_id: int) -> InlineKeyboardMarkup:
     """Return Resume and Abandon for a session left in progress."""
     return InlineKeyboardMarkup(
         [
-            [_button(t.RESUME, f"{SETUP}:{RESUME}:{session_id}")],
-            [_button(t.ABANDON, f"{SETUP}:{ABANDON}:{session_id}")],
+            [_setup(t.RESUME, SetupTap(RESUME, session_id=session_id))],
+            [_setup(t.ABANDON, SetupTap(ABANDON, session_id=session_id))],
         ]
     )
 

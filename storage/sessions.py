@@ -46,6 +46,17 @@ async def last_routine(session: AsyncSession, user_id: int) -> str | None:
     return result.scalar_one_or_none()
 
 
+async def last_plan(session: AsyncSession, user_id: int, routine_key: str) -> dict[str, Any] | None:
+    """Return the plan of the user's most recent session of a routine, if any."""
+    result = await session.execute(
+        select(WorkoutSession.plan)
+        .where(WorkoutSession.user_id == user_id, WorkoutSession.routine_key == routine_key)
+        .order_by(WorkoutSession.id.desc())
+        .limit(1)
+    )
+    return result.scalar_one_or_none()
+
+
 async def create_session(
     session: AsyncSession,
     *,

@@ -14,6 +14,7 @@ from bot.coaching import catalogue as cat
 from bot.coaching.catalogue import CatalogueError, load_catalogue, parse_catalogue
 
 SHIPPED = load_catalogue()
+CHOOSE = ["routines", "quick", "choose"]
 
 
 def shipped_raw() -> dict[str, Any]:
@@ -125,6 +126,51 @@ def test_quick_pre_lift_is_one_set_of_ten_of_a_few_moves() -> None:
     assert all(SHIPPED.exercise(s.exercise).band for s in quick.steps)
 
 
+def test_quick_pre_lift_offers_two_or_three_banded_moves_of_seeds_001_and_004() -> None:
+    choice = SHIPPED.routine("quick").choice
+    assert choice is not None and (choice.fewest, choice.most) == (2, 3)
+    assert choice.options == (
+        "foot_fire",
+        "lateral_walks",
+        "monster_walks",
+        "diagonal_walks",
+        "band_squats",
+        "in_fronts_behinds",
+        "pull_aparts",
+        "touchdowns",
+    )
+    assert choice.defaults == ("monster_walks", "band_squats", "pull_aparts")
+    for key in choice.options:
+        exercise = SHIPPED.exercise(key)
+        assert exercise.band and exercise.seed in ("001", "004"), key
+    # Seed 000: one set of 10-15 of each; per-side moves get a set on each side.
+    assert choice.targets == dict.fromkeys(choice.options, 10)
+    assert [(s.side, s.target) for s in choice.steps["lateral_walks"]] == [
+        ("left", 10),
+        ("right", 10),
+    ]
+    assert [
+        s.exercise for s in SHIPPED.routine("quick").steps_for(["touchdowns", "foot_fire"])
+    ] == [
+        "foot_fire",
+        "foot_fire",
+        "touchdowns",
+    ]
+    assert SHIPPED.routine("lower").choice is None
+
+
+def test_a_chosen_move_starts_at_its_default_pulled_into_the_choice_window() -> None:
+    quick = ["routines", "quick"]
+    without_squats = mutate(
+        [*quick, "steps"], [{"exercise": "monster_walks"}, {"exercise": "touchdowns"}]
+    )
+    choice = parse_catalogue(without_squats, "coach.toml").routine("quick").choice
+    assert choice is not None and choice.targets["band_squats"] == 10  # default 8, range 8-10
+    del without_squats["routines"]["quick"]["choose"]["range"]
+    choice = parse_catalogue(without_squats, "coach.toml").routine("quick").choice
+    assert choice is not None and choice.targets["band_squats"] == 8
+
+
 def test_ladder_range_from_seed_001_for_its_exercises() -> None:
     for key in ("foot_fire", "lateral_walks", "monster_walks", "diagonal_walks", "pull_aparts"):
         assert SHIPPED.exercise(key).range == (10, 15)
@@ -178,6 +224,46 @@ def mutate(path: list[str | int], value: Any) -> dict[str, Any]:
         (["routines", "lower", "steps", 4, "side"], "left", "step 5: field 'side' is not allowed"),
         (["routines", "lower", "steps", 1, "target"], 99, "step 2: field 'target' must be betw"),
         (["routines", "lower", "steps", 1, "reps"], 9, "step 2: field 'reps' is not a known"),
+        (["routines", "quick", "choose"], 3, "routine 'quick': field 'choose' must be a table"),
+        (
+            [*CHOOSE, "from"],
+            ["monster_walks", "band_squats", "pull_aparts", "cartwheels"],
+            "routine 'quick': field 'choose.from' names an unknown exercise 'cartwheels'",
+        ),
+        (
+            [*CHOOSE, "from"],
+            ["monster_walks", "band_squats", "pull_aparts", "band_squats"],
+            "routine 'quick': field 'choose.from' lists 'band_squats' more than once",
+        ),
+        ([*CHOOSE, "from"], [], "routine 'quick': field 'choose.from' must be a non-empty list"),
+        ([*CHOOSE, "from"], "pull_aparts", "field 'choose.from' must be a non-empty list"),
+        ([*CHOOSE, "from"], ["pull_aparts"] * 13, "field 'choose.from' may list at most 12"),
+        ([*CHOOSE, "min"], ..., "routine 'quick': field 'choose.min' is missing"),
+        ([*CHOOSE, "min"], 0, "routine 'quick': field 'choose.min' must be between 1 and 8"),
+        (
+            [*CHOOSE, "min"],
+            4,
+            "routine 'quick': field 'choose.max' must be at least min (4), got 3",
+        ),
+        ([*CHOOSE, "max"], 9, "routine 'quick': field 'choose.max' must be between 1 and 8, got 9"),
+        ([*CHOOSE, "max"], "three", "field 'choose.max' must be a whole number"),
+        ([*CHOOSE, "pick"], 2, "routine 'quick': field 'choose.pick' is not a known field"),
+        ([*CHOOSE, "range"], [15, 10], "routine 'quick': field 'choose.range' must have"),
+        (
+            [*CHOOSE, "range"],
+            [16, 20],
+            "field 'choose.range' [16, 20] misses the range [10, 15] of 'foot_fire'",
+        ),
+        (
+            [*CHOOSE, "from"],
+            ["monster_walks", "band_squats", "touchdowns"],
+            "routine 'quick': field 'steps' names 'pull_aparts', which is not in choose.from",
+        ),
+        (
+            [*CHOOSE, "max"],
+            2,
+            "routine 'quick': field 'steps' preselect 3 moves, but choose allows 2 to 2",
+        ),
     ],
 )
 def test_each_bad_field_is_named(path: list[str | int], value: Any, expected: str) -> None:

@@ -451,6 +451,67 @@ async def test_a_side_weaker_three_times_adds_an_extra_set_on_that_side(user: Fa
     assert "step 2/3" in user.last_message().text
 
 
+# ---------------------------------------------------------------- moves of the user's choice
+
+
+async def start_quick(user: FakeUser, *toggles: str) -> None:
+    """Open the quick warm-up, tap these moves in the picker, Go, and confirm the band."""
+    await user.send("/warmup")
+    await user.tap(CAT.routine("quick").name)
+    for label in toggles:
+        await user.tap(label)
+    await user.tap(t.GO_LABEL)
+    await user.tap(user.buttons()[0][0])
+
+
+async def test_a_chosen_move_progresses_and_plan_shows_every_move_to_pick(
+    user: FakeUser, app_db: Database
+) -> None:
+    await onboard(user)
+    await start_quick(user, "✓ Monster walks", "✓ Band squats", "Lateral walks")
+    await finish(user)
+    await user.tap("0 · none")
+    await user.tap("Same")
+    assert user.last_message().text == (
+        "📋 Your next sessions:\n"
+        "• Lateral walks: 10 → 12 steps (all sets done, pain-free)\n"
+        "• Pull-aparts: 10 → 12 reps (all sets done, pain-free)\n"
+        "\n"
+        "📅 Next session: Wed 25 Nov. Aim for 3 sessions a week."
+    )
+    await user.send("/plan")
+    assert (
+        "Quick pre-lift warm-up · green band · 1 round · rest 0 s between moves\n"
+        "You pick 2 or 3 of these moves:\n"
+        "• Foot fire: 10 seconds each side\n"
+        "• Lateral walks: 12 steps each side\n"
+        "• Monster walks: 10 steps\n"
+        "• Diagonal walks: 10 steps\n"
+        "• Band squats: 10 reps\n"
+        "• In-fronts / behinds: 10 reps\n"
+        "• Pull-aparts: 12 reps\n"
+        "• Touchdowns: 10 reps"
+    ) in user.last_message().text, user.last_message().text
+    # Next time the same pick is ticked, at the new targets; a move new to the pick starts at 10.
+    await start_quick(user, "✓ Pull-aparts", "Diagonal walks")
+    first = user.last_message().text
+    assert "Lateral walks · left side" in first and "12 steps · green band" in first
+    await finish(user)
+    row = await newest(app_db, user.user_id)
+    assert [(p["exercise"], p["side"], p["target"]) for p in row.plan["steps"]] == [
+        ("lateral_walks", "left", 12),
+        ("lateral_walks", "right", 12),
+        ("diagonal_walks", None, 10),
+    ]
+    await user.tap("0 · none")
+    await user.tap("Same")
+    assert user.last_message().text.startswith(
+        "📋 Your next sessions:\n"
+        "• Lateral walks: 12 → 13 steps (all sets done, pain-free)\n"
+        "• Diagonal walks: 10 → 12 steps (all sets done, pain-free)\n\n"
+    )
+
+
 # ---------------------------------------------------------------- the follow-up
 
 

@@ -231,8 +231,9 @@ def test_a_weaker_side_gets_one_extra_set_for_per_side_exercises_until_it_evens_
     result = p.next_prescription(CAT, rx, session(rx, "lower"), p.CheckIn(0, weaker_side="left"),
                                  history)  # fmt: skip
     extra = {key: r.extra_side for key, r in result.prescription.routines.items()}
+    # The quick warm-up offers per-side moves (foot fire, lateral walks) among its choices.
     assert extra == {"lower": "left", "upper": None, "superset": "left", "glutes_back": "left",
-                     "hip_flexion": "left", "quick": None}  # fmt: skip
+                     "hip_flexion": "left", "quick": "left"}  # fmt: skip
     assert (
         "Your left side felt weaker in 3 of your last 5 check-ins: one extra set on the left "
         "for per-side exercises until the sides even out"
@@ -559,3 +560,74 @@ def test_the_band_used_today_becomes_the_plan_unless_heavier_on_a_painful_day(
     result = replace(session(rx, "upper"), band=used)
     after = p.next_prescription(CAT, rx, result, p.CheckIn(pain)).prescription.routine("upper")
     assert after.band == band
+
+
+# ---------------------------------------------------------------- a choice of moves (seed 000)
+
+QUICK_MOVES = ("foot_fire", "lateral_walks", "monster_walks", "diagonal_walks", "band_squats",
+               "in_fronts_behinds", "pull_aparts", "touchdowns")  # fmt: skip
+
+
+def picked(
+    rx: p.Prescription, moves: tuple[str, ...], actual: int | None = None
+) -> p.SessionResult:
+    """Return the result of a quick session of the moves picked, every set done (or `actual`)."""
+    quick = rx.routine("quick")
+    plan = build_plan(CAT, "quick", 1, quick.band, targets=quick.targets, exercises=moves)
+    sets = tuple(
+        p.SetResult(s.exercise, s.side, s.target, s.target if actual is None else actual)
+        for s in plan.steps
+    )
+    return p.SessionResult("quick", quick.band, True, False, sets)
+
+
+def test_every_move_of_a_choice_has_a_target_from_the_start() -> None:
+    quick = p.default_routine(CAT, "quick", "green")
+    assert quick.targets == dict.fromkeys(QUICK_MOVES, 10)  # band squats: 10 within 8-10
+    assert [e.key for e in p.routine_exercises(CAT, CAT.routine("quick"))] == list(QUICK_MOVES)
+
+
+def test_only_the_moves_picked_climb_and_only_they_are_mentioned() -> None:
+    rx = start("quick", targets={**dict.fromkeys(QUICK_MOVES, 10), "lateral_walks": 12})
+    result = p.next_prescription(CAT, rx, picked(rx, ("lateral_walks", "touchdowns")), PAIN_FREE)
+    assert targets(result.prescription, "quick") == {
+        **dict.fromkeys(QUICK_MOVES, 10), "lateral_walks": 13, "touchdowns": 12,
+    }  # fmt: skip
+    assert result.reasons == (
+        f"Lateral walks: 12 → 13 steps {EARNED}",
+        f"Touchdowns: 10 → 12 reps {EARNED}",
+    )
+    short = p.next_prescription(
+        CAT, rx, picked(rx, ("lateral_walks", "touchdowns"), actual=9), PAIN_FREE
+    )
+    assert targets(short.prescription, "quick") == targets(rx, "quick")
+
+
+def test_a_choice_bands_up_only_once_every_move_it_offers_is_at_the_top() -> None:
+    tops = {key: CAT.exercise(key).range[1] for key in QUICK_MOVES}
+    almost = start("quick", targets={**tops, "diagonal_walks": 14})
+    result = p.next_prescription(CAT, almost, picked(almost, ("monster_walks", "pull_aparts")),
+                                 PAIN_FREE)  # fmt: skip
+    assert result.prescription.routine("quick") == almost.routine("quick")
+    assert (
+        "Monster walks stays at 15 steps: the top of its range; the band goes up once every "
+        "banded move is there"
+    ) in result.reasons
+    ready = start("quick", targets=tops)
+    result = p.next_prescription(CAT, ready, picked(ready, ("monster_walks", "pull_aparts")),
+                                 PAIN_FREE)  # fmt: skip
+    after = result.prescription.routine("quick")
+    assert after.band == "blue"
+    assert after.targets == {key: CAT.exercise(key).range[0] for key in QUICK_MOVES}
+    assert "Lateral walks: 15 → 10 steps (new band)" in result.reasons
+
+
+def test_a_stored_target_of_a_move_outside_the_preselection_is_kept() -> None:
+    stored = replace(start("quick").routine("quick"), targets={"lateral_walks": 14, "gone": 3})
+    quick = p.prescription_for(CAT, "green", [stored]).routine("quick")
+    assert quick.targets == {**dict.fromkeys(QUICK_MOVES, 10), "lateral_walks": 14}
+    plan = build_plan(CAT, "quick", 1, "green", targets=quick.targets,
+                      exercises=("lateral_walks", "pull_aparts"))  # fmt: skip
+    assert [(s.exercise, s.target) for s in plan.steps] == [
+        ("lateral_walks", 14), ("lateral_walks", 14), ("pull_aparts", 10),
+    ]  # fmt: skip

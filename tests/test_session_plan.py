@@ -380,7 +380,8 @@ def test_suggestion_follows_goal_and_last_routine(
 
 def test_the_domain_imports_neither_telegram_nor_sqlalchemy() -> None:
     code = (
-        "import sys, bot.coaching.session, bot.coaching.session_texts, bot.coaching.catalogue; "
+        "import sys, bot.coaching.session, bot.coaching.session_texts, bot.coaching.catalogue, "
+        "bot.coaching.setup, bot.coaching.progression, bot.coaching.checkin_texts; "
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('telegram', 'sqlalchemy')); "
         "print(bad); sys.exit(1 if bad else 0)"
     )

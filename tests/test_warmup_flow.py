@@ -41,6 +41,8 @@ async def begin(user: FakeUser, routine: str, rounds: str | None = None) -> None
     await onboard(user)
     await user.send("/warmup")
     await user.tap(CAT.routine(routine).name)
+    if CAT.routine(routine).choice is not None:
+        await user.tap(t.GO_LABEL)  # the preselected moves
     if rounds is not None:
         await user.tap(rounds)
     await user.tap(GREEN)
@@ -186,6 +188,154 @@ async def test_skip_rest_moves_on_at_once(user: FakeUser, app_db: Database) -> N
     assert "Pull-aparts" in user.last_message().text
     row = await current(app_db, user.user_id)
     assert (row.position, row.phase, row.timer_due_at) == (1, "step", None)
+
+
+# ---------------------------------------------------------------- the quick warm-up: picking moves
+
+PICKER = [
+    ["Foot fire", "Lateral walks"],
+    ["✓ Monster walks", "Diagonal walks"],
+    ["✓ Band squats", "In-fronts / behinds"],
+    ["✓ Pull-aparts", "Touchdowns"],
+    [t.GO_LABEL],
+]
+
+
+async def open_picker(user: FakeUser) -> None:
+    """Onboard, then open the quick warm-up's move picker."""
+    await onboard(user, goal="Warm up before lifting")
+    await user.send("/warmup")
+    await user.tap("Quick pre-lift warm-up")
+
+
+async def sessions_of(db: Database, user_id: int) -> list[WorkoutSession]:
+    """Return every session of a user."""
+    async with db.read() as session:
+        rows = await session.execute(
+            select(WorkoutSession).where(WorkoutSession.user_id == user_id)
+        )
+        return list(rows.scalars())
+
+
+async def test_quick_warmup_offers_its_moves_with_the_defaults_ticked(user: FakeUser) -> None:
+    await open_picker(user)
+    assert user.last_message().text == (
+        "Quick pre-lift warm-up: which moves today? Tick 2 or 3, one set of each, then tap Go."
+        "\n\nTicked: Monster walks, Band squats and Pull-aparts."
+    )
+    assert user.buttons() == PICKER
+    assert all(len(user.button_data(label).encode()) <= 64 for row in PICKER for label in row)
+
+
+async def test_pick_two_moves_and_the_logged_sets_match_exactly(
+    user: FakeUser, app_db: Database
+) -> None:
+    await open_picker(user)
+    picker = user.last_message()
+    await user.tap("✓ Monster walks")
+    await user.tap("✓ Band squats")
+    await user.tap("Touchdowns")
+    await user.tap("✓ Pull-aparts")
+    await user.tap("Lateral walks")
+    assert user.last_message().message_id == picker.message_id  # edited in place
+    assert user.last_message().text.endswith("Ticked: Lateral walks and Touchdowns.")
+    assert user.buttons()[0] == ["Foot fire", "✓ Lateral walks"]
+    await user.tap(t.GO_LABEL)
+    assert user.last_message().text == (
+        "Quick pre-lift warm-up · Lateral walks and Touchdowns · 1 round. Which band are you using?"
+    )
+    await user.tap(GREEN)
+    row = await current(app_db, user.user_id)
+    assert (row.routine_key, row.rounds, row.band) == ("quick", 1, "green")
+    assert [(p["exercise"], p["side"], p["target"]) for p in row.plan["steps"]] == [
+        ("lateral_walks", "left", 10),
+        ("lateral_walks", "right", 10),
+        ("touchdowns", None, 10),
+    ]
+    assert "Lateral walks · left side" in user.last_message().text
+    assert "step 1/3" in user.last_message().text
+    await user.tap(t.DONE_LABEL)
+    assert "Lateral walks · right side" in user.last_message().text  # no rest in the quick one
+    await user.tap(t.FEWER_LABEL)
+    await user.tap("8")
+    await user.tap(t.SKIP_LABEL)
+    sets = await logged(app_db, row.id)
+    assert [(s.exercise_key, s.side, s.target, s.actual, s.outcome) for s in sets] == [
+        ("lateral_walks", "left", 10, 10, "done"),
+        ("lateral_walks", "right", 10, 8, "fewer"),
+        ("touchdowns", None, 10, 0, "skipped"),
+    ]
+    summary = user.last_message().text
+    assert "Warm-up complete!" in summary and "Sets done: 2 of 3 (1 with fewer" in summary
+    assert "Total: 18 steps" in summary
+    # The next quick warm-up starts from this pick.
+    await user.send("/warmup")
+    await user.tap("Quick pre-lift warm-up")
+    assert user.last_message().text.endswith("Ticked: Lateral walks and Touchdowns.")
+    assert user.buttons()[3] == ["Pull-aparts", "✓ Touchdowns"]
+
+
+async def test_go_with_too_few_or_too_many_moves_says_how_many(
+    user: FakeUser, app_db: Database
+) -> None:
+    await open_picker(user)
+    await user.tap("✓ Monster walks")
+    await user.tap("✓ Band squats")
+    await user.tap(t.GO_LABEL)
+    assert user.last_answer() == "Tick 2 or 3 moves, then tap Go (you have 1 ticked)."
+    assert user.buttons()[-1] == [t.GO_LABEL] and user.last_message().text.endswith(
+        "Ticked: Pull-aparts."
+    )
+    for label in ("Foot fire", "Lateral walks", "Touchdowns"):
+        await user.tap(label)
+    await user.tap(t.GO_LABEL)
+    assert user.last_answer() == "Tick 2 or 3 moves, then tap Go (you have 4 ticked)."
+    await user.tap("✓ Pull-aparts")
+    await user.tap("✓ Touchdowns")
+    await user.tap("✓ Foot fire")
+    await user.tap("✓ Lateral walks")
+    await user.tap(t.GO_LABEL)
+    assert user.last_answer() == "Tick 2 or 3 moves, then tap Go (you have 0 ticked)."
+    assert user.last_message().text.endswith("Nothing ticked yet.")
+    assert await sessions_of(app_db, user.user_id) == []
+
+
+async def test_forged_move_masks_are_refused_and_change_nothing(
+    user: FakeUser, app_db: Database
+) -> None:
+    await open_picker(user)
+    picker = user.last_message()
+    shown = (picker.text, user.buttons())
+    for data in [
+        "wu:m:quick:256",  # a bit past the eight moves
+        "wu:g:quick:4096",
+        "wu:g:quick:-3",
+        "wu:g:quick:007",
+        "wu:g:quick:²",
+        "wu:g:quick",
+        "wu:b:quick:1:green:64",  # one move
+        "wu:b:quick:1:green:15",  # four moves
+        "wu:b:quick:1:green",  # no moves
+        "wu:b:quick:1:green:84:1",
+        "wu:m:upper:3",  # upper has no choice of moves
+        "wu:b:upper:2:green:3",
+        "wu:n:upper:²",
+    ]:
+        await user.tap_data(data, message_id=picker.message_id)
+        assert user.last_answer() == t.BAD_BUTTON, data
+    assert (user.last_message().text, user.buttons()) == shown
+    assert await sessions_of(app_db, user.user_id) == []
+
+
+async def test_a_double_tap_on_a_move_changes_nothing_more(user: FakeUser) -> None:
+    await open_picker(user)
+    picker = user.last_message()
+    toggle = user.button_data("Touchdowns")
+    await user.tap_data(toggle, message_id=picker.message_id)
+    await user.tap_data(toggle, message_id=picker.message_id)  # same mask: nothing to edit
+    assert user.last_message().text.endswith(
+        "Ticked: Monster walks, Band squats, Pull-aparts and Touchdowns."
+    )
 
 
 # ---------------------------------------------------------------- timed steps

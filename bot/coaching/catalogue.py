@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -17,6 +17,7 @@ MAX_TARGET = 200  # the same ceiling a typed count has
 MAX_REST_SECONDS = 600
 MAX_ROUNDS = 10
 MAX_CUE_LENGTH = 90
+MAX_OPTIONS = 12  # a routine's choice of moves: keeps the keyboard usable and the bit mask short
 
 _EXERCISE_FIELDS = frozenset(
     {"name", "unit", "per_side", "band", "target", "range", "hold_seconds", "each", "cues", "seed"}
@@ -31,8 +32,10 @@ _ROUTINE_FIELDS = frozenset(
         "rest_between_moves",
         "rest_between_rounds",
         "steps",
+        "choose",
     }
 )
+_CHOICE_FIELDS = frozenset({"from", "min", "max", "range"})
 _STEP_FIELDS = frozenset({"exercise", "side", "target", "rest_after", "first_round_only"})
 
 
@@ -74,8 +77,35 @@ class RoutineStep:
 
 
 @dataclass(frozen=True)
+class Choice:
+    """The moves a user picks a routine's steps from, how many, and the steps each one adds."""
+
+    options: tuple[str, ...]  # exercise keys, in the order chosen moves are done
+    fewest: int
+    most: int
+    defaults: tuple[str, ...]  # preselected: the exercises of the routine's own steps
+    steps: Mapping[str, tuple[RoutineStep, ...]]  # per option: its steps in the routine
+
+    @property
+    def targets(self) -> dict[str, int]:
+        """Return each option's starting target, in option order."""
+        return {key: self.steps[key][0].target for key in self.options}
+
+    def problem(self, moves: Sequence[str]) -> str | None:
+        """Return why a list of moves is not a valid pick, or None when it is."""
+        unknown = [m for m in moves if m not in self.options]
+        if unknown:
+            return f"{unknown[0]!r} is not one of the moves to choose from"
+        if len(set(moves)) != len(moves):
+            return "a move is listed twice"
+        if not self.fewest <= len(moves) <= self.most:
+            return f"{len(moves)} moves chosen, not {self.fewest} to {self.most}"
+        return None
+
+
+@dataclass(frozen=True)
 class Routine:
-    """An ordered list of steps with its rounds and rests."""
+    """An ordered list of steps with its rounds and rests (and maybe a choice of moves)."""
 
     key: str
     name: str
@@ -86,6 +116,23 @@ class Routine:
     rounds_allowed: tuple[int, int]
     rest_between_moves: int
     rest_between_rounds: int
+    choice: Choice | None = None
+
+    def steps_for(self, moves: Sequence[str] | None) -> tuple[RoutineStep, ...]:
+        """Return the steps of a session: the routine's own, or those of the moves chosen.
+
+        Chosen moves are done in the order of the choice's options, whatever order they came in.
+        """
+        if moves is None:
+            return self.steps
+        if self.choice is None:
+            raise ValueError(f"{self.key}: this routine has no choice of moves")
+        problem = self.choice.problem(moves)
+        if problem is not None:
+            raise ValueError(f"{self.key}: {problem}")
+        chosen = set(moves)
+        options = self.choice.options
+        return tuple(s for key in options if key in chosen for s in self.choice.steps[key])
 
     @property
     def round_choices(self) -> tuple[int, ...]:
@@ -263,6 +310,74 @@ def _parse_step(
     )
 
 
+def _option_steps(
+    key: str, steps: Sequence[RoutineStep], exercise: Exercise, window: tuple[int, int] | None
+) -> tuple[RoutineStep, ...]:
+    """Return the steps one option adds: its steps in the routine, else a set (per side).
+
+    A move not among the routine's steps starts at its default target, pulled into the
+    choice's target window where its range allows (seed 000: a set of 10-15).
+    """
+    own = tuple(s for s in steps if s.exercise == key)
+    if own:
+        return own
+    target = exercise.target
+    if window is not None:
+        low, high = max(window[0], exercise.range[0]), min(window[1], exercise.range[1])
+        target = min(max(target, low), high)
+    sides: tuple[str | None, ...] = SIDES if exercise.per_side else (None,)
+    return tuple(RoutineStep(exercise=key, side=side, target=target) for side in sides)
+
+
+def _parse_choice(
+    check: _Checker, data: Any, steps: Sequence[RoutineStep], exercises: Mapping[str, Exercise]
+) -> Choice:
+    """Validate a routine's `choose = { from = [...], min = 2, max = 3 }` against its steps."""
+    if not isinstance(data, dict):
+        raise check.fail("choose", "must be a table like { from = [...], min = 2, max = 3 }")
+    fields = {f"choose.{name}": value for name, value in data.items()}  # errors name choose.<x>
+    check.unknown(fields, frozenset(f"choose.{name}" for name in _CHOICE_FIELDS))
+    options = check.get(fields, "choose.from")
+    if not isinstance(options, list) or not options or any(not isinstance(o, str) for o in options):
+        raise check.fail("choose.from", f"must be a non-empty list of exercises, got {options!r}")
+    if len(options) > MAX_OPTIONS:
+        raise check.fail("choose.from", f"may list at most {MAX_OPTIONS} moves, got {len(options)}")
+    for option in options:
+        if option not in exercises:
+            raise check.fail("choose.from", f"names an unknown exercise {option!r}")
+        if options.count(option) > 1:
+            raise check.fail("choose.from", f"lists {option!r} more than once")
+    fewest = check.integer(fields, "choose.min", 1, len(options))
+    most = check.integer(fields, "choose.max", 1, len(options))
+    if most < fewest:
+        raise check.fail("choose.max", f"must be at least min ({fewest}), got {most}")
+    window: tuple[int, int] | None = None
+    if "choose.range" in fields:
+        window = check.pair(fields, "choose.range", 1, MAX_TARGET)
+        for option in options:
+            low, high = exercises[option].range
+            if high < window[0] or low > window[1]:
+                raise check.fail(
+                    "choose.range", f"{list(window)} misses the range [{low}, {high}] of {option!r}"
+                )
+    defaults = tuple(dict.fromkeys(s.exercise for s in steps))
+    outside = [d for d in defaults if d not in options]
+    if outside:
+        why = "which is not in choose.from (the steps are the preselected moves)"
+        raise check.fail("steps", f"names {outside[0]!r}, {why}")
+    if not fewest <= len(defaults) <= most:
+        raise check.fail(
+            "steps", f"preselect {len(defaults)} moves, but choose allows {fewest} to {most}"
+        )
+    return Choice(
+        options=tuple(options),
+        fewest=fewest,
+        most=most,
+        defaults=tuple(o for o in options if o in defaults),
+        steps={o: _option_steps(o, steps, exercises[o], window) for o in options},
+    )
+
+
 def _parse_routine(source: str, key: str, data: Any, exercises: Mapping[str, Exercise]) -> Routine:
     """Validate one [routines.<key>] table and return the Routine."""
     check = _Checker(source, f"routine '{key}'")
@@ -282,6 +397,9 @@ def _parse_routine(source: str, key: str, data: Any, exercises: Mapping[str, Exe
     steps = tuple(_parse_step(source, key, i, s, exercises) for i, s in enumerate(raw_steps))
     if all(s.first_round_only for s in steps):
         raise check.fail("steps", "needs at least one step done in every round")
+    choice = None
+    if "choose" in data:
+        choice = _parse_choice(check, data["choose"], steps, exercises)
     name = check.text(data, "name")
     seed = check.text(data, "seed")
     assert name is not None and seed is not None
@@ -295,6 +413,7 @@ def _parse_routine(source: str, key: str, data: Any, exercises: Mapping[str, Exe
         rounds_allowed=(low, high),
         rest_between_moves=check.integer(data, "rest_between_moves", 0, MAX_REST_SECONDS),
         rest_between_rounds=check.integer(data, "rest_between_rounds", 0, MAX_REST_SECONDS),
+        choice=choice,
     )
 
 

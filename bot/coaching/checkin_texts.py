@@ -9,6 +9,7 @@ from bot.coaching.catalogue import Catalogue
 from bot.coaching.checkin import MAX_NOTE
 from bot.coaching.progression import LOW_BACK, SAME, Prescription, amount, routine_exercises
 from bot.coaching.reminder_texts import local_clock, local_date
+from bot.coaching.session_texts import pick_count
 
 MARK = "🩺"  # every check-in question starts with it; what comes before it is kept on edits
 PAIN_QUESTION = f"{MARK} How much pain do you feel now, from 0 (none) to 10 (worst)?"
@@ -63,6 +64,7 @@ SAFETY = (
 )
 NEXT_REMINDER = "📅 Next session: {day} at {time} (I'll nudge you)."
 NEXT_SUGGESTED = "📅 Next session: {day}. Aim for 3 sessions a week."
+PICK_FROM = "You pick {count} of these moves:"
 NEXT_AFTER_PAIN = "📅 Next session: once the pain has settled, and it will be a lighter deload."
 SUGGESTED_GAP = timedelta(days=2)  # 3 sessions a week
 
@@ -128,6 +130,8 @@ def plan_text(catalogue: Catalogue, prescription: Prescription) -> str:
         lines = [f"{routine.name} · {' · '.join(facts)}"]
         if rx.extra_side:
             lines.append(f"➕ One extra set on the {rx.extra_side} for per-side moves")
+        if routine.choice is not None:
+            lines.append(PICK_FROM.format(count=pick_count(routine.choice)))
         for exercise in routine_exercises(catalogue, routine):
             target = amount(exercise, rx.targets[exercise.key])
             if exercise.hold_seconds:

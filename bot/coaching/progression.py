@@ -166,7 +166,12 @@ def at_top(exercise: Exercise, target: int) -> bool:
 
 
 def routine_exercises(catalogue: Catalogue, routine: Routine) -> list[Exercise]:
-    """Return the distinct exercises of a routine in order of first appearance."""
+    """Return the distinct exercises of a routine in order of first appearance.
+
+    For a routine with a choice of moves, every move it offers: each has its own target.
+    """
+    if routine.choice is not None:
+        return [catalogue.exercise(key) for key in routine.choice.options]
     seen: dict[str, Exercise] = {}
     for step in routine.steps:
         seen.setdefault(step.exercise, catalogue.exercise(step.exercise))
@@ -187,6 +192,8 @@ def default_routine(catalogue: Catalogue, key: str, band: str | None) -> Routine
     """Return a routine's starting prescription: the catalogue's numbers on the user's band."""
     routine = catalogue.routine(key)
     targets: dict[str, int] = {}
+    if routine.choice is not None:
+        targets = routine.choice.targets
     for step in routine.steps:
         targets.setdefault(step.exercise, step.target)
     return RoutinePrescription(
@@ -291,6 +298,11 @@ def earned(result: SessionResult, exercise: str) -> bool:
     return bool(sets) and all(s.actual >= s.target for s in sets)
 
 
+def planned(result: SessionResult, exercise: str) -> bool:
+    """Return True when the session's plan had the exercise (a move picked, or any other)."""
+    return any(s.exercise == exercise for s in result.sets)
+
+
 def advance_reps(
     catalogue: Catalogue, rx: RoutinePrescription, result: SessionResult
 ) -> tuple[RoutinePrescription, list[str]]:
@@ -302,15 +314,22 @@ def advance_reps(
     reps keep climbing to the top of the range. Seed 004: exercises with their own range climb
     one rep at a time, and only when pain-free. Only exercises whose every set hit its target
     move, never more than one rung per session.
+
+    In a routine with a choice of moves, only the moves of this session climb, and the band
+    goes up once every move it offers is at the top (and today's hit every target): a move
+    picked after a band change then never starts above the bottom of its range.
     """
     routine = catalogue.routine(rx.routine)
     exercises = routine_exercises(catalogue, routine)
     banded = [e for e in exercises if e.band]
     heavier_band = heavier(rx.band)
     band_up = (
-        bool(banded)
+        any(planned(result, e.key) for e in banded)
         and heavier_band is not None
-        and all(at_top(e, rx.targets[e.key]) and earned(result, e.key) for e in banded)
+        and all(
+            at_top(e, rx.targets[e.key]) and (earned(result, e.key) or not planned(result, e.key))
+            for e in banded
+        )
     )
     on_black = rx.band == BANDS[-1]
     targets = dict(rx.targets)
@@ -325,6 +344,8 @@ def advance_reps(
         if band_up and exercise.band:
             targets[exercise.key] = exercise.range[0]
             reasons.append(change_line(exercise, before, exercise.range[0], "new band"))
+        elif not planned(result, exercise.key):
+            continue  # a move not picked this time keeps its target
         elif not earned(result, exercise.key):
             reasons.append(
                 f"{exercise.name} stays at {amount(exercise, before)}: "

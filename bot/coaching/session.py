@@ -111,21 +111,25 @@ def build_plan(
     targets: Mapping[str, int] | None = None,
     rest_between_moves: int | None = None,
     extra_side: str | None = None,
+    exercises: Sequence[str] | None = None,
 ) -> Plan:
     """Expand a routine into its frozen plan for `rounds` rounds on `band`.
 
     The prescription may override each exercise's target and the rest between moves, and add
     one extra set on `extra_side` after every per-side step of that side in the last round.
+    For a routine with a choice of moves, `exercises` are the moves the user picked (default:
+    the routine's own steps); a pick the choice does not allow raises ValueError.
     """
     routine = catalogue.routine(routine_key)
     low, high = routine.rounds_allowed
     if not low <= rounds <= high:
         raise ValueError(f"{routine_key}: {rounds} rounds is outside [{low}, {high}]")
     between = routine.rest_between_moves if rest_between_moves is None else rest_between_moves
+    routine_steps = routine.steps_for(exercises)
     steps: list[PlanStep] = []
     for round_no in range(1, rounds + 1):
         chosen: list[tuple[RoutineStep, bool]] = []
-        for step in routine.steps:
+        for step in routine_steps:
             if round_no == 1 or not step.first_round_only:
                 chosen.append((step, False))
                 if round_no == rounds and extra_side and step.side == extra_side:

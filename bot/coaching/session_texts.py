@@ -5,11 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
+from bot.coaching.catalogue import Catalogue, Choice
 from bot.coaching.session import DONE, SKIPPED, PlanStep, Summary, Tick
 
 CHOOSE_ROUTINE = "Which warm-up today? The first one is my suggestion for you."
 SUGGESTED = "⭐ "
 CHOOSE_ROUNDS = "{routine}: how many rounds? The ticked number is suggested."
+CHOOSE_MOVES = "{routine}: which moves today? Tick {count}, one set of each, then tap Go."
+TICKED = "Ticked: {moves}."
+NOTHING_TICKED = "Nothing ticked yet."
+PICK_COUNT = "Tick {count} moves, then tap Go (you have {ticked} ticked)."
+GO_LABEL = "▶ Go"
 CHOOSE_BAND = "{routine} · {rounds} {rounds_word}. Which band are you using?"
 PICK_BAND = "{routine} · {rounds} {rounds_word}. Pick the band you're using today:"
 STARTING = "Let's go: {routine} · {rounds} {rounds_word} · {band} band. 💪"
@@ -52,6 +58,28 @@ def plural(count: int, unit: str) -> str:
 def rounds_word(rounds: int) -> str:
     """Return 'round' or 'rounds'."""
     return "round" if rounds == 1 else "rounds"
+
+
+def pick_count(choice: Choice) -> str:
+    """Return how many moves to pick, e.g. '2 or 3'."""
+    if choice.fewest == choice.most:
+        return str(choice.fewest)
+    joiner = " or " if choice.most == choice.fewest + 1 else " to "
+    return f"{choice.fewest}{joiner}{choice.most}"
+
+
+def names(catalogue: Catalogue, moves: Sequence[str]) -> str:
+    """Return moves by name, e.g. 'Monster walks, Band squats and Pull-aparts'."""
+    named = [catalogue.exercise(m).name for m in moves]
+    return named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
+
+
+def moves_text(
+    catalogue: Catalogue, routine_name: str, choice: Choice, moves: Sequence[str]
+) -> str:
+    """Return the move picker's message: how many to tick, and what is ticked."""
+    ticked = TICKED.format(moves=names(catalogue, moves)) if moves else NOTHING_TICKED
+    return f"{CHOOSE_MOVES.format(routine=routine_name, count=pick_count(choice))}\n\n{ticked}"
 
 
 def band_text(band: str | None) -> str:
