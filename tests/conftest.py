@@ -19,6 +19,7 @@ from bot.app import build_application
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.context import DB_KEY, BandCoachApp, BandCoachContext
+from storage import repositories as repo
 from storage.db import Database
 from storage.migrate import upgrade
 
@@ -87,6 +88,19 @@ class HandlerErrors:
         """Remember a handler exception so the test fails unless it expected one."""
         assert context.error is not None
         self.errors.append((update, context.error))
+
+
+async def make_user(db: Database, user_id: int = 1) -> None:
+    """Insert a user at the first onboarding step."""
+    async with db.write() as session:
+        await repo.register_user(
+            session,
+            user_id=user_id,
+            chat_id=user_id,
+            first_name="Sam",
+            timezone="UTC",
+            first_step="goal",
+        )
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:

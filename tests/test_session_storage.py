@@ -10,6 +10,7 @@ from bot.coaching.session import build_plan
 from storage import repositories as repo
 from storage import sessions as store
 from storage.db import Database
+from tests.conftest import make_user
 
 T0 = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 PLAN = build_plan(load_catalogue(), "upper", 2, "green")
@@ -17,15 +18,7 @@ PLAN = build_plan(load_catalogue(), "upper", 2, "green")
 
 async def start(db: Database, user_id: int = 1) -> int:
     """Register a user and start an upper-body session; return its id."""
-    async with db.write() as session:
-        await repo.register_user(
-            session,
-            user_id=user_id,
-            chat_id=user_id,
-            first_name="Sam",
-            timezone="UTC",
-            first_step="goal",
-        )
+    await make_user(db, user_id)
     async with db.write() as session:
         row = await store.create_session(
             session,

@@ -15,19 +15,7 @@ from storage import repositories as repo
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import PainCheckin, ReminderSlot, SessionSet, User, WorkoutSession
-
-
-async def make_user(db: Database, user_id: int = 1) -> None:
-    """Insert a user at the first onboarding step."""
-    async with db.write() as session:
-        await repo.register_user(
-            session,
-            user_id=user_id,
-            chat_id=user_id,
-            first_name="Sam",
-            timezone="UTC",
-            first_step="goal",
-        )
+from tests.conftest import make_user
 
 
 @pytest.fixture
