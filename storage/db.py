@@ -53,6 +53,14 @@ class Database:
         await self.engine.dispose()
 
 
+def upsert_insert(session: AsyncSession, table: Any) -> Any:
+    """Return the dialect's INSERT for `table`, which supports ON CONFLICT on both backends."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = session.get_bind().dialect.name
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
+
+
 def _tune_sqlite(engine: AsyncEngine) -> None:
     """Turn on WAL, a busy timeout and foreign keys, and make write transactions immediate."""
     sync_engine = engine.sync_engine

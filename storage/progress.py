@@ -13,20 +13,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.coaching.catalogue import Catalogue
 from bot.coaching.progression import Prescription, RoutinePrescription, prescription_for
+from storage.db import upsert_insert
 from storage.models import PainCheckin, PrescriptionRow, SessionSet, User, WorkoutSession
 
 ACTIVE = "active"
-
-
-def _insert(session: AsyncSession, table: Any) -> Any:
-    """Return the dialect's INSERT construct, which supports ON CONFLICT."""
-    dialect = session.get_bind().dialect.name
-    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
 
 
 async def load_prescription(
@@ -75,7 +69,7 @@ async def save_routines(
                 "updated_at": now,
             }
             statement = (
-                _insert(session, PrescriptionRow)
+                upsert_insert(session, PrescriptionRow)
                 .values(user_id=user_id, routine_key=key, exercise_key=exercise, **values)
                 .on_conflict_do_update(
                     index_elements=["user_id", "routine_key", "exercise_key"], set_=values
@@ -181,7 +175,7 @@ async def record_checkin(
     """
     values = {"pain": pain, "areas": areas, "weaker_side": weaker_side, "updated_at": now}
     created = await session.scalar(
-        _insert(session, PainCheckin)
+        upsert_insert(session, PainCheckin)
         .values(
             user_id=user_id,
             session_id=session_id,

@@ -14,13 +14,13 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.coaching import schedule
 from bot.coaching.checkin import decide_followup, followup_due
 from bot.coaching.schedule import Action, SlotContext
 from storage import repositories as repo
+from storage.db import upsert_insert
 from storage.models import PainCheckin, ReminderSettings, ReminderSlot, User, WorkoutSession
 from storage.sessions import last_routine
 
@@ -146,12 +146,6 @@ async def due_pending_slots(session: AsyncSession, now: datetime, limit: int) ->
     return list(rows.scalars())
 
 
-def _insert(session: AsyncSession) -> Any:
-    """Return the dialect's INSERT construct, which supports ON CONFLICT DO NOTHING."""
-    dialect = session.get_bind().dialect.name
-    return (postgresql if dialect == "postgresql" else sqlite).insert(ReminderSlot)
-
-
 async def insert_slot(
     session: AsyncSession,
     user_id: int,
@@ -165,7 +159,7 @@ async def insert_slot(
 ) -> int | None:
     """Insert a slot row; return its id, or None when another process already holds it."""
     statement = (
-        _insert(session)
+        upsert_insert(session, ReminderSlot)
         .values(
             user_id=user_id,
             kind=kind,
