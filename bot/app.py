@@ -3,39 +3,22 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from importlib.metadata import entry_points
 
-from telegram import BotCommand, Update
-from telegram.ext import (
-    AIORateLimiter,
-    ApplicationBuilder,
-    BaseHandler,
-    CallbackQueryHandler,
-    CommandHandler,
-    ContextTypes,
-    MessageHandler,
-    filters,
-)
+from telegram import BotCommand
+from telegram.ext import ApplicationBuilder, ContextTypes
 from telegram.request import BaseRequest
 
+from bot.alerts import Alerts
 from bot.clock import Clock, system_clock
 from bot.coaching import texts
 from bot.coaching.catalogue import Catalogue, load_catalogue
-from bot.config import Settings
-from bot.context import (
-    CATALOGUE_KEY,
-    CLOCK_KEY,
-    DB_KEY,
-    SETTINGS_KEY,
-    BandCoachApp,
-    BandCoachContext,
-)
+from bot.coaching.screen import Screen
+from bot.config import ConfigError, Settings
+from bot.context import BandCoachApp, BandCoachContext, BotData
+from bot.delivery import Delivery, Lane, LaneLimiter
 from bot.scheduler import schedule_jobs
-from handlers import checkin, common, errors, onboarding, reminders, session
-from handlers.checkin_keyboards import CHECKIN
-from handlers.keyboards import ONBOARDING, SETTINGS_MENU
-from handlers.reminder_keyboards import NUDGE, SETTINGS
-from handlers.session_keyboards import SESSION, SETUP
 from storage.db import Database
 from storage.migrate import upgrade
 
@@ -43,49 +26,62 @@ logger = logging.getLogger(__name__)
 
 # Updates from different users are handled concurrently; state changes are atomic in the DB.
 CONCURRENT_UPDATES = 32
+# handlers/ sits above everything in bot/, so bot/ never imports it: the package metadata
+# (pyproject's entry point) names the function that installs the handlers on an Application.
+ROUTES_GROUP = "bandcoach.handlers"
+
+Routes = Callable[[BandCoachApp], None]
 
 
-def build_handlers() -> list[BaseHandler[Update, BandCoachContext, Any]]:
-    """Return every handler in the order it is tried; order matters, first match wins."""
-    new_messages = filters.UpdateType.MESSAGE
-    return [
-        # Commands first, so a command is never mistaken for typed input.
-        CommandHandler("start", onboarding.start, filters=new_messages),
-        CommandHandler("help", common.help_command, filters=new_messages),
-        CommandHandler("reminders", reminders.reminders_command, filters=new_messages),
-        CommandHandler("warmup", session.warmup, filters=new_messages),
-        CommandHandler("checkin", checkin.checkin_command, filters=new_messages),
-        CommandHandler("plan", checkin.plan_command, filters=new_messages),
-        # Buttons, by the prefix of their callback data.
-        CallbackQueryHandler(onboarding.on_button, pattern=rf"^{ONBOARDING}:"),
-        CallbackQueryHandler(onboarding.on_settings_menu, pattern=rf"^{SETTINGS_MENU}:"),
-        CallbackQueryHandler(reminders.on_nudge_button, pattern=rf"^{NUDGE}:"),
-        CallbackQueryHandler(reminders.on_settings_button, pattern=rf"^{SETTINGS}:"),
-        CallbackQueryHandler(session.on_setup_button, pattern=rf"^{SETUP}:"),
-        CallbackQueryHandler(session.on_session_button, pattern=rf"^{SESSION}:"),
-        CallbackQueryHandler(checkin.on_button, pattern=rf"^{CHECKIN}:"),
-        # Typed text goes to whatever the user's stored state is waiting for.
-        MessageHandler(new_messages & filters.TEXT & ~filters.COMMAND, common.on_text),
-        # A shared location answers /reminders' time zone question.
-        MessageHandler(new_messages & filters.LOCATION, reminders.on_location),
-        # Catch-alls last: unknown commands, buttons and message kinds get a friendly pointer.
-        MessageHandler(new_messages & filters.COMMAND, common.unknown_command),
-        CallbackQueryHandler(common.unknown_button),
-        MessageHandler(new_messages, common.unsupported),
-    ]
+def installed_routes() -> Routes:
+    """Return the installed function that adds every handler and the error handler."""
+    found = entry_points(group=ROUTES_GROUP, name="install")
+    if not found:
+        raise ConfigError("Band Coach is not installed: run `pip install -e .` first.")
+    return next(iter(found)).load()  # type: ignore[no-any-return]
 
 
 async def post_init(app: BandCoachApp) -> None:
-    """Migrate the database and publish the command menu; runs before the first update."""
-    await upgrade(app.bot_data[DB_KEY])
+    """Migrate, publish the commands, start the jobs and push what a restart left pending."""
+    deps = app.bot_data
+    await upgrade(deps.db)
     await app.bot.set_my_commands([BotCommand(name, desc) for name, desc in texts.COMMANDS])
     schedule_jobs(app)
+    try:
+        pushed = await deps.delivery.converge(startup=True)
+    except Exception as exc:  # the delivery job retries every second
+        await deps.alerts.failed(exc, where="delivery")
+    else:
+        if pushed:
+            logger.info("Brought %d message(s) left pending up to date", pushed)
     logger.info("Band Coach is ready as @%s", app.bot.username)
 
 
 async def post_shutdown(app: BandCoachApp) -> None:
-    """Close the database pool."""
-    await app.bot_data[DB_KEY].dispose()
+    """Stop the delivery lanes and close the database pool."""
+    await app.bot_data.delivery.limiter.close()
+    await app.bot_data.db.dispose()
+
+
+def _assemble(app: BandCoachApp, settings: Settings, clock: Clock, catalogue: Catalogue) -> None:
+    """Fill in the shared parts every callback and job reads from bot_data."""
+    deps = app.bot_data
+    deps.settings, deps.clock, deps.catalogue = settings, clock, catalogue
+    deps.db = Database(settings.async_database_url())
+    limiter = LaneLimiter(settings.telegram_messages_per_second)
+
+    async def notify_admins(text: str) -> None:
+        for admin_id in deps.settings.admin_user_ids:
+            await deps.delivery.once(admin_id, Screen(text), lane=Lane.BROADCAST)
+
+    token = settings.telegram_bot_token
+    secrets = (token.get_secret_value(),) if token is not None else ()
+    deps.alerts = Alerts(clock, notify_admins, logging.getLogger("bot.alerts"), secrets=secrets)
+    deps.delivery = Delivery(
+        app.bot, deps.db, clock, limiter,
+        sleep=lambda seconds: deps.sleep(seconds),
+        on_failure=lambda exc, where: deps.alerts.failed(exc, where=where),
+    )  # fmt: skip
 
 
 def build_application(
@@ -95,16 +91,16 @@ def build_application(
     get_updates_request: BaseRequest | None = None,
     clock: Clock = system_clock,
     catalogue: Catalogue | None = None,
+    routes: Routes | None = None,
 ) -> BandCoachApp:
-    """Build the Application: handlers, error handler, DB, rate limiter and lifecycle hooks."""
+    """Build the Application: handlers, error handler, DB, delivery and lifecycle hooks."""
     # Validated before anything else, so a bad catalogue stops start-up with one clear line.
     loaded_catalogue = catalogue if catalogue is not None else load_catalogue()
     builder = (
         ApplicationBuilder()
         .token(settings.require_token())
         .base_url(settings.telegram_api_base_url)
-        .context_types(ContextTypes(context=BandCoachContext))
-        .rate_limiter(AIORateLimiter())
+        .context_types(ContextTypes(context=BandCoachContext, bot_data=BotData))
         .concurrent_updates(CONCURRENT_UPDATES)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
@@ -114,10 +110,6 @@ def build_application(
     if get_updates_request is not None:
         builder = builder.get_updates_request(get_updates_request)
     app: BandCoachApp = builder.build()  # type: ignore[assignment]
-    app.bot_data[SETTINGS_KEY] = settings
-    app.bot_data[CLOCK_KEY] = clock
-    app.bot_data[CATALOGUE_KEY] = loaded_catalogue
-    app.bot_data[DB_KEY] = Database(settings.async_database_url())
-    app.add_handlers(build_handlers())
-    app.add_error_handler(errors.on_error)
+    _assemble(app, settings, clock, loaded_catalogue)
+    (routes or installed_routes())(app)
     return app

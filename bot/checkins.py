@@ -25,13 +25,12 @@ from bot.coaching.progression import (
     prescription_from_json,
 )
 from bot.coaching.session import Plan
+from bot.coaching.states import Awaited, Awaiting
 from storage import progress as store
 from storage import repositories as repo
 from storage import sessions as session_store
 from storage.db import Database
 from storage.models import PainCheckin, ReminderSettings, WorkoutSession
-
-AWAIT_NOTE = "ci_note"
 
 # Whether a check-in tap may apply to a session.
 OPEN = "open"  # no check-in yet, and it is the session a new check-in applies to
@@ -164,7 +163,7 @@ async def save_answer(
             areas=areas_text(answer.areas), weaker_side=answer.weaker_side,
             base=base.to_json(), now=now,
         )  # fmt: skip
-        await repo.set_awaiting(session, user_id, f"{AWAIT_NOTE}:{session_id}")
+        await repo.set_awaiting(session, user_id, Awaited(Awaiting.NOTE, session_id).encode())
         reminder = await _reminder(session, user_id)
         # A stored answer without a side is one left half-way, not a previous answer.
         again = target.checkin is not None and target.checkin.weaker_side is not None
@@ -172,23 +171,23 @@ async def save_answer(
 
 
 async def save_note(
-    db: Database, user_id: int, awaiting: str | None, note: str, now: datetime
+    db: Database, user_id: int, awaited: Awaited, note: str, now: datetime
 ) -> bool:
     """Attach a typed note to the check-in just answered; False if none (or too old, 12 h)."""
-    _, _, sid = (awaiting or "").partition(":")
-    if not sid.isdigit() or len(sid) > 18:
+    sid = awaited.session_id
+    if sid is None:
         return False
     async with db.write() as session:
         await repo.set_awaiting(session, user_id, None)
-        row = await store.get_checkin(session, int(sid))
+        row = await store.get_checkin(session, sid)
         if row is None or not may_reanswer(row.created_at, now):
             return False
-        return await store.save_note(session, user_id, int(sid), note)
+        return await store.save_note(session, user_id, sid, note)
 
 
 async def skip_note(db: Database, user_id: int, session_id: int) -> None:
     """Stop waiting for a note about this session (leaving other waits alone)."""
     async with db.write() as session:
         user = await repo.get_user(session, user_id)
-        if user is not None and user.awaiting == f"{AWAIT_NOTE}:{session_id}":
+        if user is not None and user.awaiting == Awaited(Awaiting.NOTE, session_id).encode():
             await repo.set_awaiting(session, user_id, None)

@@ -1,48 +1,73 @@
-"""The callback context handlers receive: PTB's, plus the database and settings."""
+"""What callbacks and jobs share: a typed bot_data, and the callback context exposing it."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from bot.clock import Clock
-from bot.coaching.catalogue import Catalogue
-from bot.config import Settings
-from storage.db import Database
+from bot.clock import Clock, system_clock
 
-CATALOGUE_KEY = "catalogue"
-CLOCK_KEY = "clock"
-DB_KEY = "db"
-SETTINGS_KEY = "settings"
+if TYPE_CHECKING:
+    from bot.alerts import Alerts
+    from bot.coaching.catalogue import Catalogue
+    from bot.config import Settings
+    from bot.delivery import Delivery
+    from storage.db import Database
+
+Sleep = Callable[[float], Awaitable[None]]
 
 
-class BandCoachContext(
-    CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], dict[Any, Any]]
-):
-    """Callback context exposing the shared Database and Settings."""
+class BotData:
+    """The application's shared parts, set once by build_application (PTB creates it empty)."""
+
+    settings: Settings
+    catalogue: Catalogue
+    db: Database
+    delivery: Delivery
+    alerts: Alerts
+
+    def __init__(self) -> None:
+        """Start with the system clock and real sleeps; build_application fills in the rest."""
+        self.clock: Clock = system_clock
+        # Waits between retries; tests put one here that moves a ManualClock instead.
+        self.sleep: Sleep = asyncio.sleep
+        self.timer_lock = asyncio.Lock()
+        self.idle_sweep_at: datetime | None = None
+
+
+class BandCoachContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], BotData]):
+    """Callback context exposing the shared parts by name."""
 
     @property
     def db(self) -> Database:
         """Return the application's database."""
-        return cast(Database, self.bot_data[DB_KEY])
+        return self.bot_data.db
 
     @property
     def clock(self) -> Clock:
         """Return the application's clock (injectable in tests)."""
-        return cast(Clock, self.bot_data[CLOCK_KEY])
+        return self.bot_data.clock
 
     @property
     def settings(self) -> Settings:
         """Return the application's settings."""
-        return cast(Settings, self.bot_data[SETTINGS_KEY])
+        return self.bot_data.settings
 
     @property
     def catalogue(self) -> Catalogue:
         """Return the exercise and routine catalogue loaded at start-up."""
-        return cast(Catalogue, self.bot_data[CATALOGUE_KEY])
+        return self.bot_data.catalogue
+
+    @property
+    def delivery(self) -> Delivery:
+        """Return the delivery layer, the only way to send or edit messages."""
+        return self.bot_data.delivery
 
 
 BandCoachApp = Application[
-    ExtBot[Any], BandCoachContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any
+    ExtBot[Any], BandCoachContext, dict[Any, Any], dict[Any, Any], BotData, Any
 ]

@@ -9,37 +9,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import warnings
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.warnings import PTBDeprecationWarning
 
 from bot import progress
-from bot.clock import Clock
 from bot.coaching import checkin_texts, reminder_texts
+from bot.coaching.checkin_keyboards import first_question
+from bot.coaching.reminder_keyboards import nudge_keyboard
 from bot.coaching.schedule import Action
-from bot.context import (
-    CATALOGUE_KEY,
-    CLOCK_KEY,
-    DB_KEY,
-    SETTINGS_KEY,
-    BandCoachApp,
-    BandCoachContext,
-)
-from handlers.checkin import first_question
-from handlers.reminder_keyboards import nudge_keyboard
+from bot.coaching.screen import Screen
+from bot.context import BandCoachContext, BotData
+from bot.delivery import Lane
+from bot.delivery.telegram import retry_seconds
 from storage import reminders as store
+from storage.blocking import block_chat
 from storage.db import Database
 
 logger = logging.getLogger(__name__)
-
-Sleep = Callable[[float], Awaitable[None]]
-SLEEP_KEY = "sleep"  # bot_data entry; tests put a sleep there that moves a ManualClock
 
 JOB_NAME = "reminders"
 POLL_SECONDS = 30
@@ -51,7 +41,7 @@ JOB_KWARGS: dict[str, Any] = {
 }
 BATCH = 500
 MAX_BATCHES = 20  # per tick; anything left over is picked up 30 s later
-CONCURRENT_SENDS = 16  # PTB's AIORateLimiter keeps the overall rate near 30 messages/s
+CONCURRENT_SENDS = 16  # delivery's broadcast lane keeps the overall rate near 30 messages/s
 NETWORK_ATTEMPTS = 3
 NETWORK_BACKOFF_SECONDS = 2.0
 BLOCKED = "blocked"
@@ -79,39 +69,33 @@ class Outcome:
     flood_waits: int = 0
 
 
-def _retry_seconds(exc: RetryAfter) -> float:
-    """Return retry_after in seconds, whether PTB gives an int or (later) a timedelta."""
-    with warnings.catch_warnings():  # PTB 22 warns that the type will become timedelta
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value: Any = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-async def send_nudge(app: BandCoachApp, claim: store.Claim, sleep: Sleep) -> Outcome:
-    """Send one nudge: 429 → wait and resend once; network/5xx → bounded retries; 403 → stop."""
+async def nudge_screen(deps: BotData, claim: store.Claim) -> Screen:
+    """Return what a claimed slot says: a reminder with its targets, or a follow-up question."""
     if claim.kind == store.FOLLOWUP and claim.session_id is not None:
-        text, markup = first_question(claim.session_id, checkin_texts.FOLLOWUP)
-    else:
-        catalogue = app.bot_data.get(CATALOGUE_KEY)
-        prescription = None
-        if catalogue is not None:
-            async with app.bot_data[DB_KEY].read() as session:
-                prescription = await progress.prescription(session, catalogue, claim.user_id)
-        text = reminder_texts.nudge(
-            name=claim.first_name,
-            goal=claim.goal,
-            band=claim.band,
-            catalogue=catalogue,
-            last_routine=claim.last_routine,
-            snoozed=claim.kind == store.SNOOZE,
-            prescription=prescription,
-        )
-        markup = nudge_keyboard(claim.slot_id)
+        return first_question(claim.session_id, checkin_texts.FOLLOWUP)
+    catalogue = deps.catalogue
+    async with deps.db.read() as session:
+        prescription = await progress.prescription(session, catalogue, claim.user_id)
+    text = reminder_texts.nudge(
+        name=claim.first_name,
+        goal=claim.goal,
+        band=claim.band,
+        catalogue=catalogue,
+        last_routine=claim.last_routine,
+        snoozed=claim.kind == store.SNOOZE,
+        prescription=prescription,
+    )
+    return Screen(text, nudge_keyboard(claim.slot_id))
+
+
+async def send_nudge(deps: BotData, claim: store.Claim) -> Outcome:
+    """Send one nudge: 429 → wait and resend once; network/5xx → bounded retries; 403 → stop."""
+    screen = await nudge_screen(deps, claim)
     attempts = flood_waits = network_failures = 0
     while True:
         attempts += 1
         try:
-            await app.bot.send_message(claim.chat_id, text, reply_markup=markup)
+            await deps.delivery.send_in_lane(claim.chat_id, screen, Lane.BROADCAST)
             return Outcome(store.SENT, attempts, flood_waits=flood_waits)
         except Forbidden as exc:
             return Outcome(BLOCKED, attempts, f"403: {exc.message}", flood_waits)
@@ -119,14 +103,14 @@ async def send_nudge(app: BandCoachApp, claim: store.Claim, sleep: Sleep) -> Out
             if flood_waits:
                 return Outcome(store.FAILED, attempts, f"429 twice: {exc.message}", flood_waits)
             flood_waits += 1
-            await sleep(_retry_seconds(exc))
+            await deps.sleep(retry_seconds(exc))
         except BadRequest as exc:  # a NetworkError subclass in PTB, but retrying cannot help
             return Outcome(store.FAILED, attempts, f"400: {exc.message}", flood_waits)
         except NetworkError as exc:  # timeouts, connection errors and 5xx
             network_failures += 1
             if network_failures >= NETWORK_ATTEMPTS:
                 return Outcome(store.FAILED, attempts, f"network: {exc.message}", flood_waits)
-            await sleep(NETWORK_BACKOFF_SECONDS * network_failures)
+            await deps.sleep(NETWORK_BACKOFF_SECONDS * network_failures)
         except TelegramError as exc:
             return Outcome(store.FAILED, attempts, f"telegram: {exc.message}", flood_waits)
 
@@ -152,17 +136,14 @@ async def _claim_batch(
     return claims, len(due) == BATCH or len(pending) == BATCH
 
 
-async def _deliver(
-    app: BandCoachApp, claim: store.Claim, sleep: Sleep, gate: asyncio.Semaphore
-) -> Outcome:
+async def _deliver(deps: BotData, claim: store.Claim, gate: asyncio.Semaphore) -> Outcome:
     """Send one claimed nudge and record how it ended."""
     async with gate:
-        outcome = await send_nudge(app, claim, sleep)
-    db = cast(Database, app.bot_data[DB_KEY])
-    now = cast(Clock, app.bot_data[CLOCK_KEY])()
-    async with db.write() as session:
+        outcome = await send_nudge(deps, claim)
+    now = deps.clock()
+    async with deps.db.write() as session:
         if outcome.status == BLOCKED:
-            await store.stop_for_blocked(session, claim.user_id)
+            await block_chat(session, claim.chat_id, now)
         status = store.FAILED if outcome.status == BLOCKED else outcome.status
         await store.finish(
             session,
@@ -199,12 +180,11 @@ def _log_skip(claim: store.Claim, now: datetime) -> None:
         logger.info("Skipped %s for user %s: %s", claim.kind, claim.user_id, claim.action.value)
 
 
-async def dispatch_due(app: BandCoachApp, now: datetime | None = None) -> DispatchStats:
+async def dispatch_due(deps: BotData, now: datetime | None = None) -> DispatchStats:
     """Claim every slot due by `now` and send the nudges; return what happened."""
-    db = cast(Database, app.bot_data[DB_KEY])
-    now = now or cast(Clock, app.bot_data[CLOCK_KEY])()
-    grace = timedelta(minutes=app.bot_data[SETTINGS_KEY].reminder_grace_minutes)
-    sleep = cast(Sleep, app.bot_data.get(SLEEP_KEY, asyncio.sleep))
+    db = deps.db
+    now = now or deps.clock()
+    grace = timedelta(minutes=deps.settings.reminder_grace_minutes)
     gate = asyncio.Semaphore(CONCURRENT_SENDS)
     stats = DispatchStats()
     for _ in range(MAX_BATCHES):
@@ -216,7 +196,7 @@ async def dispatch_due(app: BandCoachApp, now: datetime | None = None) -> Dispat
                 _log_skip(claim, now)
         to_send = [c for c in claims if c.action is Action.SEND]
         results = await asyncio.gather(
-            *(_deliver(app, c, sleep, gate) for c in to_send), return_exceptions=True
+            *(_deliver(deps, c, gate) for c in to_send), return_exceptions=True
         )
         for claim, outcome in zip(to_send, results, strict=True):
             if isinstance(outcome, BaseException):
@@ -234,7 +214,7 @@ async def dispatch_due(app: BandCoachApp, now: datetime | None = None) -> Dispat
 
 async def reminder_job(context: BandCoachContext) -> None:
     """JobQueue callback: dispatch whatever is due now."""
-    stats = await dispatch_due(context.application, context.clock())
+    stats = await dispatch_due(context.bot_data, context.clock())
     if stats.claimed:
         logger.info(
             "Reminders: %s claimed, %s sent, %s failed, %s blocked, skipped %s",

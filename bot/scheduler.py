@@ -2,6 +2,8 @@
 
 Jobs only poll the database for work that is due, so a restart or a second process loses and
 duplicates nothing; every due item is claimed atomically in the database before it is acted on.
+Each job is wrapped by bot.alerts.guarded: a failing tick (say, the database is down) is
+reported once per kind per 10 minutes, not raised every second.
 """
 
 from __future__ import annotations
@@ -9,25 +11,42 @@ from __future__ import annotations
 import logging
 
 from bot import reminders
+from bot.alerts import guarded
 from bot.clock import clock_speed
-from bot.context import CLOCK_KEY, BandCoachApp
-from handlers import session
+from bot.context import BandCoachApp, BandCoachContext
+from bot.warmup_timers import fire_due_timers
 
 logger = logging.getLogger(__name__)
+
+
+async def timers_job(context: BandCoachContext) -> None:
+    """Advance the session countdowns and rests that are due now."""
+    await fire_due_timers(context.bot_data, context.clock())
+
+
+async def delivery_job(context: BandCoachContext) -> None:
+    """Retry the live messages Telegram has not confirmed yet, once their retry is due."""
+    await context.delivery.converge()
 
 
 def schedule_jobs(app: BandCoachApp) -> None:
     """Register every recurring job on the application's JobQueue."""
     if app.job_queue is None:
         raise RuntimeError("python-telegram-bot was installed without the job-queue extra")
+    alerts = app.bot_data.alerts
     # Polls run on the wall clock; a faster app clock (`bandcoach chat --fast`) polls as
     # much more often, so countdowns keep their resolution in app time.
-    tick = 1 / clock_speed(app.bot_data.get(CLOCK_KEY))
+    tick = 1 / clock_speed(app.bot_data.clock)
     # Features add their polling jobs here, one line each.
-    app.job_queue.run_repeating(session.timers_job, tick, first=tick, name="session-timers")
+    app.job_queue.run_repeating(
+        guarded(alerts, "timers", timers_job), tick, first=tick, name="session-timers"
+    )
+    app.job_queue.run_repeating(
+        guarded(alerts, "delivery", delivery_job), tick, first=tick, name="delivery"
+    )
     # Reminder nudges and snoozes; first=0 also runs it at start-up for the grace rule.
     app.job_queue.run_repeating(
-        reminders.reminder_job,
+        guarded(alerts, "reminders", reminders.reminder_job),
         reminders.POLL_SECONDS * tick,
         first=0,
         name=reminders.JOB_NAME,

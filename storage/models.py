@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from bot.coaching.states import Phase, SessionStatus, SlotStatus
 from storage.types import UTCDateTime, utcnow
 
 NAMING_CONVENTION = {
@@ -103,10 +104,10 @@ class WorkoutSession(Base):
     routine_key: Mapped[str] = mapped_column(String(64))
     rounds: Mapped[int] = mapped_column(SmallInteger, default=1)
     band: Mapped[str | None] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16), default="active")
+    status: Mapped[str] = mapped_column(String(16), default=SessionStatus.ACTIVE.value)
     plan: Mapped[dict[str, Any]] = mapped_column(default=dict)
     position: Mapped[int] = mapped_column(Integer, default=0)
-    phase: Mapped[str] = mapped_column(String(16), default="step")
+    phase: Mapped[str] = mapped_column(String(16), default=Phase.STEP.value)
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     timer_due_at: Mapped[datetime | None] = mapped_column(index=True)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -209,7 +210,7 @@ class ReminderSlot(Base):
     )
     kind: Mapped[str] = mapped_column(String(16))
     due_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(16), default="claimed")
+    status: Mapped[str] = mapped_column(String(16), default=SlotStatus.CLAIMED.value)
     attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
     session_id: Mapped[int | None] = mapped_column(
         ForeignKey("workout_sessions.id", ondelete="SET NULL")
@@ -222,3 +223,32 @@ class ReminderSlot(Base):
         UniqueConstraint("user_id", "kind", "due_at"),
         Index("ix_reminder_slots_status_due", "status", "due_at"),
     )
+
+
+class LiveMessage(Base):
+    """A message the bot keeps up to date: what it should show, and what Telegram confirmed.
+
+    `version` counts the screens written; `shown_version` is the last one Telegram accepted.
+    A row with `due_at` set still has to be sent or edited (at `due_at`, by lane order).
+    """
+
+    __tablename__ = "live_messages"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    key: Mapped[str] = mapped_column(String(32))
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    screen: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    shown_version: Mapped[int] = mapped_column(Integer, default=0)
+    lane: Mapped[int] = mapped_column(SmallInteger, default=0)
+    due_at: Mapped[datetime | None] = mapped_column(index=True)
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
+    # Sends that timed out: Telegram may have delivered them, so at most one is retried.
+    unsure_sends: Mapped[int] = mapped_column(SmallInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (UniqueConstraint("chat_id", "key"),)

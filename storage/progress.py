@@ -17,10 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.coaching.catalogue import Catalogue
 from bot.coaching.progression import Prescription, RoutinePrescription, prescription_for
+from bot.coaching.states import SessionStatus
 from storage.db import upsert_insert
 from storage.models import PainCheckin, PrescriptionRow, SessionSet, User, WorkoutSession
 
-ACTIVE = "active"
+ACTIVE = SessionStatus.ACTIVE
 
 
 async def load_prescription(

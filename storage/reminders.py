@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.coaching import schedule
 from bot.coaching.checkin import decide_followup, followup_due
 from bot.coaching.schedule import Action, SlotContext
+from bot.coaching.states import SessionStatus, SlotStatus
 from storage import repositories as repo
 from storage.db import upsert_insert
 from storage.models import PainCheckin, ReminderSettings, ReminderSlot, User, WorkoutSession
@@ -28,8 +29,9 @@ REMINDER = "reminder"
 SNOOZE = "snooze"
 FOLLOWUP = "followup"  # "how did your back feel?" after a session without a check-in
 # Slot statuses.
-PENDING, CLAIMED, SENT, SKIPPED, FAILED = "pending", "claimed", "sent", "skipped", "failed"
-SNOOZED, STARTED = "snoozed", "started"
+PENDING, CLAIMED, SENT = SlotStatus.PENDING, SlotStatus.CLAIMED, SlotStatus.SENT
+SKIPPED, FAILED = SlotStatus.SKIPPED, SlotStatus.FAILED
+SNOOZED, STARTED = SlotStatus.SNOOZED, SlotStatus.STARTED
 DETAIL_MAX = 200
 
 
@@ -349,7 +351,7 @@ async def schedule_idle_followups(
     """Add follow-ups for the active sessions idle since `idle_before`, about to be abandoned."""
     rows = await session.execute(
         select(WorkoutSession.id, WorkoutSession.user_id, WorkoutSession.updated_at).where(
-            WorkoutSession.status == "active", WorkoutSession.updated_at < idle_before
+            WorkoutSession.status == SessionStatus.ACTIVE, WorkoutSession.updated_at < idle_before
         )
     )
     for session_id, user_id, last_tap in rows.all():

@@ -10,12 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.coaching.states import Awaited, Awaiting, Phase, SessionStatus
 from storage.models import SessionSet, User, WorkoutSession
 
-ACTIVE = "active"
+ACTIVE = SessionStatus.ACTIVE
 
 
 async def get_session(session: AsyncSession, session_id: int) -> WorkoutSession | None:
@@ -82,7 +83,7 @@ async def create_session(
         status=ACTIVE,
         plan=plan,
         position=0,
-        phase="step",
+        phase=Phase.STEP,
         started_at=now,
         updated_at=now,
     )
@@ -228,23 +229,20 @@ async def abandon_idle(session: AsyncSession, idle_before: datetime, now: dateti
     result = await session.execute(
         update(WorkoutSession)
         .where(WorkoutSession.status == ACTIVE, WorkoutSession.updated_at < idle_before)
-        .values(status="abandoned", ended_at=now, timer_due_at=None, updated_at=now)
+        .values(status=SessionStatus.ABANDONED, ended_at=now, timer_due_at=None, updated_at=now)
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def clear_session_awaiting(session: AsyncSession, user_id: int, session_id: int) -> None:
-    """Stop waiting for typed input about a session, leaving other features' waits alone."""
+async def clear_session_awaiting(
+    session: AsyncSession, user_id: int, session_id: int, position: int
+) -> None:
+    """Stop waiting for typed input about a session at `position`, leaving other waits alone."""
+    about = (Awaited(Awaiting.SESSION, session_id), Awaited(Awaiting.COUNT, session_id, position))
     await session.execute(
         update(User)
-        .where(
-            User.id == user_id,
-            or_(
-                User.awaiting == f"session:{session_id}",
-                User.awaiting.like(f"count:{session_id}:%"),
-            ),
-        )
+        .where(User.id == user_id, User.awaiting.in_([a.encode() for a in about]))
         .values(awaiting=None)
         .execution_options(synchronize_session=False)
     )

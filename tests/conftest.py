@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import traceback
 import uuid
@@ -18,7 +19,7 @@ from telegram import Update
 from bot.app import build_application
 from bot.clock import ManualClock
 from bot.config import Settings
-from bot.context import DB_KEY, BandCoachApp, BandCoachContext
+from bot.context import BandCoachApp, BandCoachContext
 from storage import repositories as repo
 from storage.db import Database
 from storage.migrate import upgrade
@@ -121,6 +122,11 @@ def handler_errors() -> HandlerErrors:
     return HandlerErrors()
 
 
+async def no_wait(seconds: float) -> None:
+    """Stand in for asyncio.sleep in retries: yield to the loop, wait no wall time."""
+    await asyncio.sleep(0)
+
+
 @asynccontextmanager
 async def running_app(
     database_url: str,
@@ -140,6 +146,8 @@ async def running_app(
         clock=clock,
     )
     application.add_error_handler(errors.record)
+    # Retries wait on this instead of the wall clock (tests never sleep for real).
+    application.bot_data.sleep = no_wait
 
     async def deliver(data: dict[str, Any]) -> None:
         await application.process_update(Update.de_json(data, application.bot))
@@ -181,7 +189,7 @@ async def app(
 @pytest.fixture
 def app_db(app: BandCoachApp) -> Database:
     """Return the database the running app uses."""
-    return app.bot_data[DB_KEY]
+    return app.bot_data.db
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ from bot.console.screen import Screen
 from bot.console.taps import Hint, Quit, Send, Tap, keyed_buttons, resolve
 from bot.console.terminal import LineEditor
 from bot.console.timeline import console_clock, load_instant, save_instant
-from bot.context import CLOCK_KEY
 from bot.fake_telegram import DEFAULT_TOKEN, FakeMessage
 from bot.scheduler import schedule_jobs
 from tests.conftest import make_settings
@@ -323,7 +322,7 @@ def test_fast_clock_polls_session_timers_ten_times_as_often(tmp_path: Path) -> N
     assert app.job_queue is not None
     (timers,) = app.job_queue.get_jobs_by_name("session-timers")
     assert timers.job.trigger.interval == timedelta(seconds=0.1)
-    assert clock_speed(app.bot_data[CLOCK_KEY]) == 10.0
+    assert clock_speed(app.bot_data.clock) == 10.0
 
 
 def test_the_next_chat_starts_its_clock_where_the_last_one_stopped(tmp_path: Path) -> None:

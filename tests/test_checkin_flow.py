@@ -21,7 +21,7 @@ from bot.coaching.catalogue import load_catalogue
 from bot.context import BandCoachApp
 from bot.fake_telegram import FakeTelegram, FakeUser, fake_request
 from bot.reminders import JOB_NAME, dispatch_due
-from handlers.session import fire_due_timers
+from bot.warmup_timers import fire_due_timers
 from storage.db import Database
 from storage.models import PainCheckin, ReminderSlot, User, WorkoutSession
 from tests.conftest import make_settings
@@ -532,15 +532,15 @@ async def test_follow_up_is_sent_once_after_an_abandoned_session(
     await start(user, "upper")
     await user.tap(t.DONE_LABEL)
     clock.advance(timedelta(hours=2, seconds=30))
-    await fire_due_timers(app, clock())  # the idle sweep closes it as abandoned
+    await fire_due_timers(app.bot_data, clock())  # the idle sweep closes it as abandoned
     assert (await newest(app_db, user.user_id)).status == "abandoned"
-    await dispatch_due(app, clock())
+    await dispatch_due(app.bot_data, clock())
     assert await followup_count(fake, user) == 1
     message = user.last_message()
     assert message.text == f"{ct.FOLLOWUP}\n\n{ct.PAIN_QUESTION}"
     for hours in (0, 1, 5):
         clock.advance(timedelta(hours=hours))
-        await dispatch_due(app, clock())
+        await dispatch_due(app.bot_data, clock())
     assert await followup_count(fake, user) == 1
     await user.tap("3", message=message)
     await user.tap("Knees")
@@ -565,11 +565,11 @@ async def test_no_follow_up_after_a_check_in_and_none_when_stale(
     await user.tap("0 · none")
     await user.tap("Same")
     clock.advance(timedelta(hours=2))
-    await dispatch_due(app, clock())
+    await dispatch_due(app.bot_data, clock())
     await start(user, "upper")
     await user.tap(t.STOP_LABEL)
     clock.advance(timedelta(days=2))  # the bot was down far longer than the grace window
-    await dispatch_due(app, clock())
+    await dispatch_due(app.bot_data, clock())
     assert await followup_count(fake, user) == 0
     async with app_db.read() as session:
         slots = (await session.execute(select(ReminderSlot.status, ReminderSlot.detail))).all()
@@ -619,9 +619,9 @@ async def test_a_follow_up_due_during_downtime_is_sent_once_after_a_restart(
     await finish(user)  # and no check-in
     clock.advance(timedelta(hours=2, minutes=20))  # due 20 minutes ago, within the grace
     async with restarted(database_url, fake, clock, app) as first:
-        await dispatch_due(first, clock())
+        await dispatch_due(first.bot_data, clock())
     async with restarted(database_url, fake, clock, first) as second:
         assert second.job_queue is not None and second.job_queue.get_jobs_by_name(JOB_NAME)
-        await dispatch_due(second, clock())
-        await dispatch_due(second, clock() + timedelta(minutes=1))
+        await dispatch_due(second.bot_data, clock())
+        await dispatch_due(second.bot_data, clock() + timedelta(minutes=1))
     assert await followup_count(fake, user) == 1

@@ -31,6 +31,7 @@ from telegram.error import (
     InvalidToken,
     NetworkError,
     RetryAfter,
+    TimedOut,
 )
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
@@ -314,6 +315,117 @@ async def test_replies_captions_and_strict_chats(bot: Bot, fake: FakeTelegram) -
     fake.strict_chats = True
     with pytest.raises(BadRequest, match=r"(?i)chat not found"):
         await bot.send_message(CHAT + 1, "nobody started me here")
+
+
+# --------------------------------------------------------------------------- network faults
+
+
+async def test_timed_out_send_may_still_be_delivered(bot: Bot, fake: FakeTelegram) -> None:
+    """timeout_next(delivered=True): PTB sees TimedOut, yet the message is in the chat."""
+    fake.timeout_next("sendMessage", delivered=True)
+    with pytest.raises(TimedOut):
+        await bot.send_message(CHAT, "Workout done?")
+    assert [msg.text for msg in fake.bot_messages(CHAT)] == ["Workout done?"]
+    assert [call.ok for call in fake.calls_to("sendMessage")] == [True]
+    await bot.send_message(CHAT, "next one is fine")  # times=1: the fault is used up
+    assert fake.sent_texts(CHAT) == ["Workout done?", "next one is fine"]
+
+    sent = fake.last_bot_message(CHAT)
+    fake.timeout_next("editMessageText", delivered=True)
+    with pytest.raises(TimedOut):
+        await bot.edit_message_text("edited", chat_id=CHAT, message_id=sent.message_id)
+    assert fake.last_bot_message(CHAT).text == "edited"
+
+
+async def test_timed_out_send_that_was_not_delivered(bot: Bot, fake: FakeTelegram) -> None:
+    """timeout_next(delivered=False): PTB sees TimedOut and nothing was sent or recorded."""
+    before = len(fake.calls)
+    fake.timeout_next("sendMessage", delivered=False)
+    with pytest.raises(TimedOut):
+        await bot.send_message(CHAT, "lost")
+    assert fake.bot_messages(CHAT) == []
+    assert len(fake.calls) == before
+    await bot.send_message(CHAT, "arrives")
+    assert fake.sent_texts(CHAT) == ["arrives"]
+
+
+async def test_timeouts_match_method_chat_and_times(bot: Bot, fake: FakeTelegram) -> None:
+    """Timeouts follow fail_next's matching: "*" for any method, chat filter, `times` uses."""
+    fake.timeout_next("*", delivered=False, times=2, chat_id=CHAT + 1)
+    await bot.send_message(CHAT, "other chats are unaffected")
+    await bot.send_chat_action(CHAT, "typing")
+    for _ in range(2):
+        with pytest.raises(TimedOut):
+            await bot.send_message(CHAT + 1, "hi")
+    await bot.send_message(CHAT + 1, "third try works")
+    assert fake.sent_texts(CHAT + 1) == ["third try works"]
+
+    fake.timeout_next("sendMessage", delivered=True)
+    fake.clear_faults()  # also drops armed timeouts
+    await bot.send_message(CHAT, "no timeout left")
+
+
+async def test_offline_fails_every_request_until_back_online(bot: Bot, fake: FakeTelegram) -> None:
+    """go_offline(): requests raise NetworkError (not TimedOut), nothing is executed."""
+    assert not fake.offline
+    before = len(fake.calls)
+    fake.go_offline()
+    assert fake.offline
+    calls = (
+        lambda: bot.send_message(CHAT, "hi"),
+        lambda: bot.get_updates(timeout=0),
+        bot.get_me,
+    )
+    for call in calls:
+        with pytest.raises(NetworkError) as error:
+            await call()
+        assert not isinstance(error.value, TimedOut)
+    assert len(fake.calls) == before and fake.bot_messages(CHAT) == []
+    fake.go_online()
+    assert not fake.offline
+    await bot.send_message(CHAT, "back")
+    assert fake.sent_texts(CHAT) == ["back"]
+
+
+async def test_going_offline_fails_a_pending_long_poll(
+    bot: Bot, fake: FakeTelegram, user: FakeUser
+) -> None:
+    """An outage fails an in-flight long poll at once; its updates wait for the next poll."""
+    poll = asyncio.create_task(bot.get_updates(timeout=5))
+    await fake.wait_until(lambda: fake.waiting_polls == 1, timeout=1)
+    fake.go_offline()
+    with pytest.raises(NetworkError):
+        await asyncio.wait_for(poll, 1)
+    await user.send("written during the outage")
+    fake.go_online()
+    updates = await bot.get_updates(timeout=0)
+    assert [u.message.text for u in updates if u.message] == ["written during the outage"]
+
+
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+async def test_message_ops_counts_successful_sends_and_edits(bot: Bot, fake: FakeTelegram) -> None:
+    """message_ops counts ok sends/edits of messages, optionally per chat."""
+    sent = await bot.send_message(CHAT, "Pick", reply_markup=keyboard("A"))
+    await bot.edit_message_text("Picked", chat_id=CHAT, message_id=sent.message_id)
+    await bot.edit_message_reply_markup(CHAT, sent.message_id, reply_markup=keyboard("B"))
+    photo = await bot.send_photo(CHAT, photo=png(4, 3), caption="chart")
+    await bot.edit_message_caption(CHAT, photo.message_id, caption="new chart")
+    await bot.send_document(CHAT, document=b"a,b\n", filename="x.csv")
+    await bot.send_message(CHAT + 1, "elsewhere")
+    await bot.send_chat_action(CHAT, "typing")  # not a message op
+    fake.flood("sendMessage")
+    with pytest.raises(RetryAfter):
+        await bot.send_message(CHAT, "flooded")  # failed: not counted
+    fake.timeout_next("sendMessage", delivered=False)
+    with pytest.raises(TimedOut):
+        await bot.send_message(CHAT, "lost")  # never executed: not counted
+    fake.timeout_next("sendMessage", delivered=True)
+    with pytest.raises(TimedOut):
+        await bot.send_message(CHAT, "delivered")  # executed: counted
+    assert fake.message_ops(CHAT) == 7
+    assert fake.message_ops(CHAT + 1) == 1
+    assert fake.message_ops() == 8
+    assert fake.sent_texts(CHAT) == ["Pick", "delivered"]
 
 
 # --------------------------------------------------------------------------- users & updates
@@ -606,6 +718,21 @@ async def test_server_stop_releases_a_pending_long_poll() -> None:
     except httpx.HTTPError:
         pass  # the connection may also be closed first; either way nothing hangs
     await request.aclose()
+
+
+async def test_server_hangs_up_while_offline() -> None:
+    """While offline the server drops connections unanswered: PTB raises NetworkError."""
+    async with FakeBotApiServer(FakeTelegram(clock=lambda: NOW)) as server:
+        fake = server.fake
+        async with Bot(DEFAULT_TOKEN, base_url=server.base_url) as bot:
+            fake.go_offline()
+            with pytest.raises(NetworkError):
+                await bot.send_message(CHAT, "lost")
+            assert fake.sent_texts(CHAT) == []
+            fake.go_online()
+            await bot.send_message(CHAT, "back")
+        assert fake.sent_texts(CHAT) == ["back"]
+        assert server.errors == []
 
 
 async def test_polling_application_against_the_server() -> None:

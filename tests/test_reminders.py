@@ -12,9 +12,9 @@ import pytest
 from bot.app import build_application
 from bot.clock import ManualClock
 from bot.coaching.session import suggest_routine
-from bot.context import CATALOGUE_KEY, BandCoachApp
+from bot.context import BandCoachApp
 from bot.fake_telegram import FakeTelegram, FakeUser, fake_request
-from bot.reminders import JOB_NAME, POLL_SECONDS, SLEEP_KEY, dispatch_due
+from bot.reminders import JOB_NAME, POLL_SECONDS, dispatch_due
 from storage import reminders as store
 from storage import repositories as repo
 from storage.db import Database
@@ -37,7 +37,7 @@ def waits(app: BandCoachApp, clock: ManualClock) -> list[float]:
         delays.append(seconds)
         clock.advance(seconds)
 
-    app.bot_data[SLEEP_KEY] = fake_sleep
+    app.bot_data.sleep = fake_sleep
     return delays
 
 
@@ -69,7 +69,7 @@ async def run_until(
     while clock() < end:
         clock.advance(step)
         before = len(nudges(user))
-        await dispatch_due(app, clock())
+        await dispatch_due(app.bot_data, clock())
         arrivals += [clock()] * (len(nudges(user)) - before)
     return arrivals
 
@@ -127,7 +127,7 @@ async def test_mon_wed_fri_at_seven_local_across_a_dst_switch(
     ]
     # The UTC hour really changed across the switch: the same wall time, a different instant.
     assert len({a.astimezone(UTC).hour for a in arrivals}) == 2
-    expected = suggest_routine(app.bot_data[CATALOGUE_KEY], "lift", None)
+    expected = suggest_routine(app.bot_data.catalogue, "lift", None)
     assert expected.name in nudges(user)[0] and "Green band" in nudges(user)[0]
     assert user.buttons() == [["▶️ Start now"], ["😴 Snooze 1 h", "Skip today"]]
 
@@ -236,15 +236,15 @@ async def test_restart_sends_the_slot_missed_inside_grace_and_skips_the_older_on
     )
     await restarted.initialize()
     try:
-        stats = await dispatch_due(restarted)
+        stats = await dispatch_due(restarted.bot_data)
     finally:
         await restarted.shutdown()
-        await restarted.bot_data["db"].dispose()
+        await restarted.bot_data.db.dispose()
     assert (stats.sent, dict(stats.skipped)) == (1, {"stale": 1})
     assert len(nudges(fresh)) == 1 and nudges(old) == []
     assert "Skipped a stale reminder for user 1002" in caplog.text
     # Nothing is sent again later, and the skipped user's next slot is Wednesday.
-    assert (await dispatch_due(app)).claimed == 0
+    assert (await dispatch_due(app.bot_data)).claimed == 0
     assert (await reminder_row(app_db, old.user_id)).next_due_at == datetime(
         2026, 11, 25, 6, tzinfo=UTC
     )
@@ -268,7 +268,7 @@ async def second_app(
     await other.initialize()
     yield other
     await other.shutdown()
-    await other.bot_data["db"].dispose()
+    await other.bot_data.db.dispose()
 
 
 async def test_two_dispatchers_firing_together_send_each_slot_once(
@@ -298,7 +298,9 @@ async def test_two_dispatchers_firing_together_send_each_slot_once(
     end = clock() + timedelta(days=7)
     while clock() < end:
         clock.advance(timedelta(minutes=30))
-        a, b = await asyncio.gather(dispatch_due(app, clock()), dispatch_due(second_app, clock()))
+        a, b = await asyncio.gather(
+            dispatch_due(app.bot_data, clock()), dispatch_due(second_app.bot_data, clock())
+        )
         totals += a.sent + b.sent
     assert [len(nudges(member)) for member in users] == [3] * 8
     assert totals == 24

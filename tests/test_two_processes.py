@@ -15,7 +15,7 @@ from bot.coaching import session_texts as t
 from bot.coaching.session import build_plan
 from bot.context import BandCoachApp
 from bot.fake_telegram import FakeTelegram, FakeUser
-from handlers.session import fire_due_timers
+from bot.warmup_timers import fire_due_timers
 from storage.db import Database
 from tests.conftest import HandlerErrors, running_app
 from tests.test_warmup_flow import CAT, begin, current, logged
@@ -51,7 +51,7 @@ async def second_app(
 async def fire_both(apps: tuple[BandCoachApp, BandCoachApp], clock: ManualClock, s: float) -> int:
     """Advance the clock and let both processes fire due timers at the same instant."""
     clock.advance(s)
-    fired = await asyncio.gather(*(fire_due_timers(a, clock()) for a in apps))
+    fired = await asyncio.gather(*(fire_due_timers(a.bot_data, clock()) for a in apps))
     return sum(fired)
 
 

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.coaching.catalogue import TIMED_UNITS, Catalogue, Routine, RoutineStep
+from bot.coaching.states import Phase, SessionStatus
 
 PLAN_VERSION = 1
 GET_READY_SECONDS = 3  # issue 3: timed work starts after a 3 s "get ready"
@@ -25,17 +26,16 @@ STALE_AFTER = timedelta(seconds=30)
 ABANDON_AFTER = timedelta(hours=2)
 MAX_COUNT = 200
 
-# Phases stored in workout_sessions.phase; timers add ":<offset>" (see Timer).
-STEP = "step"
-FEWER = "fewer"
+# Phases stored in workout_sessions.phase; timers are "<kind>:<offset>" (see Timer).
+STEP = Phase.STEP
+FEWER = Phase.FEWER
 WORK = "work"
 REST = "rest"
 
-# Session statuses.
-ACTIVE = "active"
-COMPLETED = "completed"
-STOPPED = "stopped"
-ABANDONED = "abandoned"
+ACTIVE = SessionStatus.ACTIVE
+COMPLETED = SessionStatus.COMPLETED
+STOPPED = SessionStatus.STOPPED
+ABANDONED = SessionStatus.ABANDONED
 
 # Set outcomes.
 DONE = "done"

@@ -23,13 +23,14 @@ ALREADY_STARTED = "Your warm-up has already started ✓"
 NEED_ONBOARDING = "Let's set you up first: send /start (it takes four taps)."
 ACTIVE_SESSION = "You have a warm-up in progress: {where}.\n\nResume where you left off?"
 RESUME = "▶ Resume"
+RESUMING = "▶ Resuming: {where}."
 ABANDON = "✖ Abandon and start fresh"
 ABANDONED = "Okay, that warm-up is closed; the sets you logged are kept."
 SESSION_ENDED = "That session has ended. Send /warmup to start a new one."
 STEP_DONE = "That step is done ✓"
 NOT_YOURS = "That button isn't for you."
 BAD_BUTTON = "That button doesn't work. Send /warmup to start a warm-up."
-NOT_NOW = "That isn't possible right now. Here's where you are."
+NOT_NOW = "That isn't possible right now: use the buttons on your current step."
 HOW_MANY = "How many did you do? Tap a number or type it (0 to 200)."
 BAD_COUNT = "“{text}” isn't a whole number from 0 to 200. How many did you do?"
 USE_BUTTONS = "You're mid warm-up: use the buttons on the step above (Done, Fewer, Skip or Stop)."
@@ -136,15 +137,15 @@ def rest_text(tick: Tick, upcoming: PlanStep) -> str:
     return f"⏸ {kind}: {tick.remaining} s\n\nNext: {upcoming_line}"
 
 
-def logged_text(routine_name: str, step: PlanStep, outcome: str, actual: int) -> str:
-    """Return a finished step's message, without buttons."""
+def logged_line(step: PlanStep, outcome: str, actual: int) -> str:
+    """Return what was logged for a step, e.g. 'Pull-aparts: ✅ 10 reps'."""
     if outcome == SKIPPED:
         result = "⏭ skipped"
     elif outcome == DONE:
         result = f"✅ {plural(actual, step.unit)}"
     else:
         result = f"➖ {plural(actual, step.unit)} of {step.target}"
-    return f"{where(routine_name, step)}\n{exercise_line(step)}: {result}"
+    return f"{exercise_line(step)}: {result}"
 
 
 def duration_text(duration: timedelta) -> str:

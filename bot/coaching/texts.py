@@ -60,6 +60,10 @@ UNKNOWN_TEXT = "I didn't catch that. Send /help to see what I can do."
 UNKNOWN_COMMAND = "I don't know {command}. Here's what I can do:\n\n{commands}"
 UNSUPPORTED = "I can only read text and button taps. Send /help to see what I can do."
 KEPT = "👍 Nothing changed. Send /help any time."
+DATABASE_BUSY = (
+    "I can't reach my database right now, so that didn't go through. "
+    "Please try again in a minute."
+)
 ERROR = (
     "Sorry, something went wrong on my side. Everything you logged so far is saved; "
     "please try again in a moment."

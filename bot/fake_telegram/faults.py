@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from .chats import ChatStore
 from .errors import INTERNAL_SERVER_ERROR, too_many_requests
 from .wire import Params
+
+
+class Pending(Protocol):
+    """Anything armed for the next `times` calls of a method ("*" = any), maybe one chat only."""
+
+    method: str
+    chat_id: int | None
+    times: int
+
+
+PendingT = TypeVar("PendingT", bound=Pending)
 
 
 @dataclass
@@ -70,15 +82,21 @@ class FaultInjection(ChatStore):
 
     def _take_fault(self, method: str, params: Params) -> Fault | None:
         """Consume and return the first injected fault matching this call."""
-        for fault in self._faults:
-            if fault.method not in (method, "*"):
+        return self._take_pending(self._faults, method, params)
+
+    def _take_pending(
+        self, pending: list[PendingT], method: str, params: Params
+    ) -> PendingT | None:
+        """Consume one use of the first entry matching this call (method lowercased)."""
+        for entry in pending:
+            if entry.method not in (method, "*"):
                 continue
-            if fault.chat_id is not None and self._chat_of(params) != fault.chat_id:
+            if entry.chat_id is not None and self._chat_of(params) != entry.chat_id:
                 continue
-            fault.times -= 1
-            if fault.times <= 0:
-                self._faults.remove(fault)
-            return fault
+            entry.times -= 1
+            if entry.times <= 0:
+                pending.remove(entry)
+            return entry
         return None
 
     def _chat_of(self, params: Params) -> int | None:

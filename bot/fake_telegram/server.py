@@ -30,6 +30,9 @@ class _BotApiHandler(tornado.web.RequestHandler):
     async def _serve(self, *args: Any) -> None:
         """Run the request through the fake and write its JSON response."""
         request = self.request
+        if self._fake.offline:
+            self._hang_up()
+            return
         self._task = asyncio.ensure_future(
             self._fake.handle_http(
                 request.method or "GET", request.uri or "/", request.headers, request.body
@@ -51,11 +54,18 @@ class _BotApiHandler(tornado.web.RequestHandler):
                 + INTERNAL_SERVER_ERROR.encode()
                 + b': fake crashed"}'
             )
+        if self._fake.offline:  # the outage began while the call was in flight
+            self._hang_up()
+            return
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
         self.finish(payload)
 
     get = post = _serve
+
+    def _hang_up(self) -> None:
+        """Drop the connection without answering, like a network outage."""
+        self.detach().close()
 
     def on_connection_close(self) -> None:
         """Cancel the in-flight fake call when the client disconnects."""

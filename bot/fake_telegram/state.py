@@ -10,9 +10,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .errors import NOT_FOUND, UNAUTHORIZED, FakeApiError
-from .faults import Fault, FaultInjection
+from .faults import Fault
 from .methods import BotApiMethods
 from .models import ApiCall, CallbackQueryRecord, FakeMessage, StoredFile
+from .network import NetworkFaults, WireTimeout
 from .wire import Files, Params, normalise_params, parse_http_request
 
 if TYPE_CHECKING:
@@ -47,6 +48,16 @@ _METHODS = tuple(
     ]
 )
 _CANONICAL = {name.lower(): name for name in _METHODS}
+_MESSAGE_OPS = frozenset(
+    [
+        "sendmessage",
+        "sendphoto",
+        "senddocument",
+        "editmessagetext",
+        "editmessagereplymarkup",
+        "editmessagecaption",
+    ]
+)
 
 
 def _bot_id_from_token(token: str) -> int:
@@ -55,7 +66,7 @@ def _bot_id_from_token(token: str) -> int:
     return int(prefix) if prefix.isdigit() else 123456789
 
 
-class FakeTelegram(FaultInjection, BotApiMethods):
+class FakeTelegram(NetworkFaults, BotApiMethods):
     """Stateful in-memory Telegram Bot API: chats, updates, callbacks and injected faults."""
 
     def __init__(
@@ -96,6 +107,8 @@ class FakeTelegram(FaultInjection, BotApiMethods):
         self._answer_order: list[str] = []
         self._last_user_action: dict[int, int] = {}
         self._faults: list[Fault] = []
+        self._timeouts: list[WireTimeout] = []
+        self._offline = False
         self._changed = asyncio.Event()
         self._next_update_id = 1
         self._next_serial = 1
@@ -169,6 +182,24 @@ class FakeTelegram(FaultInjection, BotApiMethods):
     def calls_to(self, method: str) -> list[ApiCall]:
         """Return recorded calls of one method (case-insensitive)."""
         return [call for call in self.calls if call.method.lower() == method.lower()]
+
+    def message_ops(self, chat_id: int | None = None) -> int:
+        """Count successful sends and edits of messages (optionally in one chat)."""
+        return sum(
+            1
+            for call in self.calls
+            if call.ok
+            and call.method.lower() in _MESSAGE_OPS
+            and (chat_id is None or call.params.get("chat_id") == chat_id)
+        )
+
+    def sent_texts(self, chat_id: int) -> list[str]:
+        """Return the texts of successful sendMessage calls to a chat, in order."""
+        return [
+            str(call.params.get("text", ""))
+            for call in self.calls_to("sendMessage")
+            if call.ok and call.params.get("chat_id") == chat_id
+        ]
 
     # ------------------------------------------------------------------ waiting
 

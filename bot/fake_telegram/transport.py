@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from .state import FakeTelegram
 
 __all__ = [
+    "OFFLINE",
+    "TIMED_OUT",
     "ParsedRequest",
     "fake_request",
     "mock_transport",
@@ -22,15 +24,27 @@ __all__ = [
 ]
 
 
+OFFLINE = "fake Telegram is offline (FakeTelegram.go_offline)"
+TIMED_OUT = "fake Telegram timed out (FakeTelegram.timeout_next)"
+
+
 def mock_transport(fake: FakeTelegram) -> httpx.MockTransport:
     """Return an httpx transport that answers every request from the fake (no network)."""
 
     async def handler(request: httpx.Request) -> httpx.Response:
-        """Forward one httpx request to FakeTelegram.handle_http."""
+        """Forward one httpx request to FakeTelegram.handle_http, honouring network faults."""
+        if fake.offline:
+            raise httpx.ConnectError(OFFLINE, request=request)
         body = await request.aread()
-        status, payload = await fake.handle_http(
-            request.method, str(request.url), request.headers, body
-        )
+        url = str(request.url)
+        timeout = fake.take_timeout(url, request.headers, body)
+        if timeout is not None and not timeout.delivered:
+            raise httpx.ReadTimeout(TIMED_OUT, request=request)
+        status, payload = await fake.handle_http(request.method, url, request.headers, body)
+        if fake.offline:  # the outage began while the call was in flight (e.g. a long poll)
+            raise httpx.ReadError(OFFLINE, request=request)
+        if timeout is not None:
+            raise httpx.ReadTimeout(TIMED_OUT, request=request)
         return httpx.Response(status, content=payload, headers={"content-type": "application/json"})
 
     return httpx.MockTransport(handler)

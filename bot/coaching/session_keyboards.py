@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-
 from bot.coaching import session_texts as t
 from bot.coaching import setup
 from bot.coaching.catalogue import Catalogue, Routine
 from bot.coaching.profile import BAND_LABELS, BANDS
+from bot.coaching.screen import Button, Keyboard, keyboard
 from bot.coaching.session import PlanStep, Tap, fewer_choices
 from bot.coaching.setup import SetupTap
 
@@ -20,25 +19,19 @@ ABANDON = setup.ABANDON
 MOVES_PER_ROW = 2
 
 
-def _button(label: str, data: str) -> InlineKeyboardButton:
-    """Return a callback button, checking Telegram's 64-byte limit."""
-    assert 1 <= len(data.encode()) <= 64, data
-    return InlineKeyboardButton(label, callback_data=data)
-
-
-def _tap(label: str, session_id: int, position: int, action: str) -> InlineKeyboardButton:
+def _tap(label: str, session_id: int, position: int, action: str) -> Button:
     """Return a session button for an action on a position."""
-    return _button(label, Tap(session_id, position, action).encode())
+    return Button(label, Tap(session_id, position, action).encode())
 
 
-def _setup(label: str, tap: SetupTap) -> InlineKeyboardButton:
+def _setup(label: str, tap: SetupTap) -> Button:
     """Return a setup button."""
-    return _button(label, tap.encode())
+    return Button(label, tap.encode())
 
 
-def routines_keyboard(routines: Sequence[Routine]) -> InlineKeyboardMarkup:
+def routines_keyboard(routines: Sequence[Routine]) -> Keyboard:
     """Return one button per routine, the first (suggested) one starred."""
-    return InlineKeyboardMarkup(
+    return keyboard(
         [
             [_setup((t.SUGGESTED if i == 0 else "") + r.name, SetupTap(setup.ROUTINE, r.key))]
             for i, r in enumerate(routines)
@@ -46,7 +39,7 @@ def routines_keyboard(routines: Sequence[Routine]) -> InlineKeyboardMarkup:
     )
 
 
-def moves_keyboard(catalogue: Catalogue, routine: Routine, mask: int) -> InlineKeyboardMarkup:
+def moves_keyboard(catalogue: Catalogue, routine: Routine, mask: int) -> Keyboard:
     """Return the moves to tick (ticked ones marked), two per row, then Go."""
     assert routine.choice is not None, routine.key
     buttons = [
@@ -58,12 +51,12 @@ def moves_keyboard(catalogue: Catalogue, routine: Routine, mask: int) -> InlineK
     ]
     rows = [buttons[i : i + MOVES_PER_ROW] for i in range(0, len(buttons), MOVES_PER_ROW)]
     rows.append([_setup(t.GO_LABEL, SetupTap(setup.GO, routine.key, mask=mask))])
-    return InlineKeyboardMarkup(rows)
+    return keyboard(rows)
 
 
 def rounds_keyboard(
     routine: Routine, suggested: int | None = None, mask: int | None = None
-) -> InlineKeyboardMarkup:
+) -> Keyboard:
     """Return the allowed rounds with the suggested number (default: the routine's) ticked."""
     tick = routine.rounds if suggested is None else suggested
     buttons = [
@@ -73,12 +66,12 @@ def rounds_keyboard(
         )
         for n in routine.round_choices
     ]
-    return InlineKeyboardMarkup([buttons])
+    return keyboard([buttons])
 
 
 def band_keyboard(
     routine: Routine, rounds: int, current: str | None, mask: int | None = None
-) -> InlineKeyboardMarkup:
+) -> Keyboard:
     """Return the bands with the user's own band first, so confirming it is one tap."""
     ordered = [b for b in BANDS if b == current] + [b for b in BANDS if b != current]
     buttons = [
@@ -89,13 +82,13 @@ def band_keyboard(
         for b in ordered
     ]
     if current in BANDS:
-        return InlineKeyboardMarkup([[buttons[0]], buttons[1:]])
-    return InlineKeyboardMarkup([buttons[:2], buttons[2:]])
+        return keyboard([[buttons[0]], buttons[1:]])
+    return keyboard([buttons[:2], buttons[2:]])
 
 
-def resume_keyboard(session_id: int) -> InlineKeyboardMarkup:
+def resume_keyboard(session_id: int) -> Keyboard:
     """Return Resume and Abandon for a session left in progress."""
-    return InlineKeyboardMarkup(
+    return keyboard(
         [
             [_setup(t.RESUME, SetupTap(RESUME, session_id=session_id))],
             [_setup(t.ABANDON, SetupTap(ABANDON, session_id=session_id))],
@@ -103,7 +96,7 @@ def resume_keyboard(session_id: int) -> InlineKeyboardMarkup:
     )
 
 
-def step_keyboard(session_id: int, step: PlanStep) -> InlineKeyboardMarkup:
+def step_keyboard(session_id: int, step: PlanStep) -> Keyboard:
     """Return Done / Fewer / Skip / Stop (and Start timer for timed steps)."""
     pos = step.position
     rows = [
@@ -115,12 +108,12 @@ def step_keyboard(session_id: int, step: PlanStep) -> InlineKeyboardMarkup:
     ]
     if step.timed:
         rows.insert(0, [_tap(t.START_TIMER_LABEL, session_id, pos, "go")])
-    return InlineKeyboardMarkup(rows)
+    return keyboard(rows)
 
 
-def countdown_keyboard(session_id: int, position: int) -> InlineKeyboardMarkup:
+def countdown_keyboard(session_id: int, position: int) -> Keyboard:
     """Return the buttons shown while a timed step counts down."""
-    return InlineKeyboardMarkup(
+    return keyboard(
         [
             [
                 _tap(t.FEWER_LABEL, session_id, position, "fewer"),
@@ -131,9 +124,9 @@ def countdown_keyboard(session_id: int, position: int) -> InlineKeyboardMarkup:
     )
 
 
-def rest_keyboard(session_id: int, position: int) -> InlineKeyboardMarkup:
+def rest_keyboard(session_id: int, position: int) -> Keyboard:
     """Return Skip rest and Stop for a rest countdown before `position`."""
-    return InlineKeyboardMarkup(
+    return keyboard(
         [
             [
                 _tap(t.SKIP_REST_LABEL, session_id, position, "skip_rest"),
@@ -143,12 +136,12 @@ def rest_keyboard(session_id: int, position: int) -> InlineKeyboardMarkup:
     )
 
 
-def fewer_keyboard(session_id: int, step: PlanStep) -> InlineKeyboardMarkup:
+def fewer_keyboard(session_id: int, step: PlanStep) -> Keyboard:
     """Return the numbers below the target, in rows of five, and Back."""
     numbers = [
-        _button(str(n), Tap(session_id, step.position, "count", n).encode())
+        Button(str(n), Tap(session_id, step.position, "count", n).encode())
         for n in fewer_choices(step.target)
     ]
     rows = [numbers[i : i + 5] for i in range(0, len(numbers), 5)]
     rows.append([_tap(t.BACK_LABEL, session_id, step.position, "back")])
-    return InlineKeyboardMarkup(rows)
+    return keyboard(rows)

@@ -1,0 +1,120 @@
+"""The check-in as members see it: /checkin, /plan, the buttons and the note, as Replies.
+
+The check-in is one message edited in place, below whatever it was attached to (the session
+summary, a follow-up, or /checkin's intro). The answers so far ride in the buttons; each tap is
+checked against the database, and pain and areas are saved as soon as they are tapped.
+"""
+
+from __future__ import annotations
+
+from bot import checkins
+from bot import progress as plans
+from bot.coaching import checkin_keyboards as kb
+from bot.coaching import checkin_texts as ct
+from bot.coaching import texts
+from bot.coaching.checkin import AREAS_DONE, NO_NOTE, PAIN, SIDE, Tap, parse_note, parse_tap
+from bot.coaching.reminder_texts import local_date
+from bot.coaching.screen import Reply, Screen
+from bot.coaching.states import Awaited
+from bot.context import BotData
+from storage import repositories as repo
+from storage.models import User
+
+REFUSALS: dict[str, str] = {
+    checkins.UNKNOWN: ct.BAD_BUTTON,
+    checkins.NOT_YOURS: ct.NOT_YOURS,
+    checkins.RUNNING: ct.FINISH_FIRST,
+    checkins.CLOSED: ct.TOO_LATE,
+    checkins.ALREADY: ct.ALREADY_SAVED,
+}
+
+
+async def onboarded(deps: BotData, user_id: int) -> User | None:
+    """Return the member if they finished onboarding."""
+    async with deps.db.read() as session:
+        user = await repo.get_user(session, user_id)
+    return user if user is not None and user.onboarding_step is None else None
+
+
+async def command(deps: BotData, user_id: int) -> Reply:
+    """Start a check-in for the last session without one, or a re-answer within 12 hours."""
+    user = await onboarded(deps, user_id)
+    if user is None:
+        return Reply.text(ct.NEED_START)
+    target = await checkins.for_command(deps.db, user.id, deps.clock())
+    row = target.session
+    if row is None or not target.answerable:
+        return Reply.text(
+            ct.FINISH_FIRST if target.status == checkins.RUNNING else ct.NOTHING_TO_CHECK
+        )
+    name = deps.catalogue.routines.get(row.routine_key)
+    routine = name.name if name else row.routine_key
+    if target.checkin is not None:
+        head = ct.REANSWER.format(routine=routine, pain=target.checkin.pain)
+    else:
+        head = ct.CHECKIN_FOR.format(
+            routine=routine, when=local_date(row.started_at, user.timezone)
+        )
+    return Reply(send=(kb.first_question(row.id, head),))
+
+
+async def plan(deps: BotData, user_id: int) -> Reply:
+    """Show the current prescription for every routine."""
+    if await onboarded(deps, user_id) is None:
+        return Reply.text(ct.NEED_START)
+    async with deps.db.read() as session:
+        current = await plans.prescription(session, deps.catalogue, user_id)
+    return Reply.text(ct.plan_text(deps.catalogue, current))
+
+
+async def _save(deps: BotData, user_id: int, tap: Tap, head: str) -> Reply:
+    """Save the answers after the last tap, then show what changed and when to train next."""
+    now = deps.clock()
+    saved = await checkins.save_answer(
+        deps.db, deps.catalogue, user_id, tap.session_id, tap.checkin(), now
+    )
+    if saved.progression is None:
+        return Reply(answer=REFUSALS.get(saved.status, ct.BAD_BUTTON))
+    confirm = f"{ct.saved(tap.pain, tap.areas, tap.side)}\n\n{ct.NOTE_PROMPT}"
+    edit = Screen(ct.with_head(head, confirm), kb.note_keyboard(tap.session_id))
+    result = saved.progression
+    next_line = ct.next_session(
+        deload=result.deload, reminder=saved.reminder, zone=saved.timezone, now=now
+    )
+    text = ct.changes(result.reasons, safety=result.safety, again=saved.again, next_line=next_line)
+    return Reply(edit=edit, send=(Screen(text),))
+
+
+async def on_tap(deps: BotData, user_id: int, data: str, shown: str) -> Reply:
+    """Handle a check-in button (pain, an area, that's all, the side, no note) on `shown`."""
+    tap = parse_tap(data)
+    if tap is None:
+        return Reply(answer=ct.BAD_BUTTON, alert=True)
+    head = ct.head_of(shown)
+    if tap.kind == NO_NOTE:
+        await checkins.skip_note(deps.db, user_id, tap.session_id)
+        text = shown.replace(ct.NOTE_PROMPT, ct.NO_NOTE_DONE) or ct.NO_NOTE_DONE
+        return Reply(answer=ct.NO_NOTE_DONE, edit=Screen(text))
+    if tap.kind == SIDE:
+        return await _save(deps, user_id, tap, head)
+    now = deps.clock()
+    if tap.kind in (PAIN, AREAS_DONE):
+        # Store the answers so far at once: a pain of 8 must count even if nothing follows.
+        saved = await checkins.save_answer(
+            deps.db, deps.catalogue, user_id, tap.session_id, tap.checkin(), now, partial=True
+        )
+        status = checkins.OPEN if saved.status == checkins.ALREADY else saved.status
+    else:
+        status = (await checkins.check_tap(deps.db, user_id, tap.session_id, now)).status
+    if status not in (checkins.OPEN, checkins.REANSWER):
+        return Reply(answer=REFUSALS.get(status, ct.BAD_BUTTON))
+    return Reply(edit=kb.next_question(tap, head))
+
+
+async def typed_note(deps: BotData, user_id: int, awaited: Awaited, text: str) -> Reply:
+    """Save a typed note after a check-in, or refuse one longer than 500 characters."""
+    note = parse_note(text)
+    if note is None:
+        return Reply.text(ct.NOTE_TOO_LONG.format(length=len(text.strip())))
+    saved = await checkins.save_note(deps.db, user_id, awaited, note, deps.clock())
+    return Reply.text(ct.NOTE_SAVED if saved else texts.UNKNOWN_TEXT)

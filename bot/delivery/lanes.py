@@ -1,0 +1,70 @@
+"""Priority lanes inside Telegram's overall limit of about 30 messages a second.
+
+PTB's AIORateLimiter keeps one FIFO queue, so a member's reply waits behind a whole reminder
+broadcast. Here one pump takes aiolimiter's tokens one at a time and hands each to the most
+urgent waiter: replies to a member's own tap first, then the ends of timers, then broadcasts.
+Countdown ticks never wait: when the budget is short they are dropped, since only the newest
+tick matters and the next one supersedes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+from enum import IntEnum
+
+from aiolimiter import AsyncLimiter
+
+
+class Lane(IntEnum):
+    """How urgent a Bot API call is; lower goes first."""
+
+    REPLY = 0  # the answer to the member's own tap or message
+    TIMER = 1  # a timer or rest ended: the message that tells the member to move
+    BROADCAST = 2  # reminders and follow-ups
+    TICK = 3  # countdown updates: dropped, not queued, when the budget is short
+
+
+class LaneLimiter:
+    """Admit calls by lane within one overall rate."""
+
+    def __init__(self, rate: float = 30.0) -> None:
+        """Allow `rate` calls a second overall (a one-second burst at most)."""
+        self._limiter = AsyncLimiter(rate, 1.0)
+        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+        self._pump: asyncio.Task[None] | None = None
+        self.dropped = 0
+
+    def queued(self, lane: Lane | None = None) -> int:
+        """Return how many calls wait (in one lane, or in all)."""
+        return sum(1 for w in self._waiting if lane is None or w[0] == lane)
+
+    async def acquire(self, lane: Lane) -> bool:
+        """Wait for this call's turn; False (at once) for a tick that would have to wait."""
+        if lane is Lane.TICK and (self._waiting or not self._limiter.has_capacity()):
+            self.dropped += 1
+            return False
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiting, (int(lane), next(self._order), future))
+        if self._pump is None or self._pump.done():
+            self._pump = asyncio.create_task(self._run(), name="delivery-lanes")
+        await future
+        return True
+
+    async def _run(self) -> None:
+        """Hand out tokens, one at a time, to the most urgent waiter."""
+        while self._waiting:
+            await self._limiter.acquire()
+            while self._waiting:
+                _, _, future = heapq.heappop(self._waiting)
+                if not future.done():  # a cancelled waiter gives its turn to the next one
+                    future.set_result(None)
+                    break
+
+    async def close(self) -> None:
+        """Stop the pump (at shutdown)."""
+        if self._pump is not None and not self._pump.done():
+            self._pump.cancel()
+            await asyncio.gather(self._pump, return_exceptions=True)

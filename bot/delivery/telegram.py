@@ -1,0 +1,96 @@
+"""One Bot API call for a screen, with Telegram's answer sorted into what to do next."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import Enum
+from typing import Any
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.coaching.screen import Screen
+
+# Telegram's wording when a message can no longer be edited: send the screen anew instead.
+GONE_MARKERS = ("message to edit not found", "message can't be edited", "message_id_invalid")
+
+
+class Kind(Enum):
+    """How one call ended."""
+
+    SHOWN = "shown"  # Telegram shows the screen (also: it already did, "not modified")
+    RETRY = "retry"  # 429, 5xx, a dropped connection or an edit that timed out: safe to retry
+    UNSURE = "unsure"  # a new message timed out: Telegram may or may not have delivered it
+    BLOCKED = "blocked"  # 403: the member blocked the bot
+    GONE = "gone"  # the message to edit is gone or too old: send a new one
+    FAILED = "failed"  # any other refusal: retrying cannot help
+    DROPPED = "dropped"  # a countdown tick the rate budget had no room for
+
+
+@dataclass(frozen=True)
+class Result:
+    """The outcome of one call."""
+
+    kind: Kind
+    message_id: int | None = None
+    wait: float = 0.0  # seconds Telegram asked us to wait (429)
+    detail: str = ""
+
+
+def markup(screen: Screen) -> InlineKeyboardMarkup | None:
+    """Return a screen's buttons as Telegram's inline keyboard (None when it has none)."""
+    if not screen.keyboard:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
+            for row in screen.keyboard
+        ]
+    )
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    """Return retry_after in seconds, whether PTB gives an int or (later) a timedelta."""
+    with warnings.catch_warnings():  # PTB 22 warns that the type will become timedelta
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value: Any = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+async def show(bot: Bot, chat_id: int, message_id: int | None, screen: Screen) -> Result:
+    """Send a screen as a new message, or edit it into `message_id`; classify the answer."""
+    try:
+        if message_id is None:
+            sent = await bot.send_message(chat_id, screen.text, reply_markup=markup(screen))
+            return Result(Kind.SHOWN, sent.message_id)
+        await bot.edit_message_text(
+            screen.text, chat_id=chat_id, message_id=message_id, reply_markup=markup(screen)
+        )
+        return Result(Kind.SHOWN, message_id)
+    except RetryAfter as exc:
+        return Result(Kind.RETRY, wait=retry_seconds(exc), detail="429")
+    except Forbidden as exc:
+        return Result(Kind.BLOCKED, detail=exc.message)
+    except BadRequest as exc:  # a NetworkError subclass in PTB, so it is caught first
+        text = exc.message.lower()
+        if "not modified" in text:
+            return Result(Kind.SHOWN, message_id)
+        if message_id is not None and any(marker in text for marker in GONE_MARKERS):
+            return Result(Kind.GONE, detail=exc.message)
+        return Result(Kind.FAILED, detail=f"400: {exc.message}")
+    except TimedOut as exc:
+        return Result(Kind.UNSURE if message_id is None else Kind.RETRY, detail=exc.message)
+    except NetworkError as exc:  # 5xx, refused or dropped connections
+        return Result(Kind.RETRY, detail=exc.message)
+    except TelegramError as exc:
+        return Result(Kind.FAILED, detail=exc.message)

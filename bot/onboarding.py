@@ -1,0 +1,211 @@
+"""/start onboarding (goal, band, reminder schedule, time zone in four taps), as Replies."""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.coaching import texts
+from bot.coaching.onboarding_keyboards import onboarding_keyboard, settings_menu
+from bot.coaching.profile import (
+    BANDS,
+    COMMON_TIMEZONES,
+    DEFAULT_DAYS_MASK,
+    DEFAULT_REMINDER_TIME,
+    GOALS,
+    NO_BAND,
+    PRESETS_BY_KEY,
+    parse_clock_time,
+    parse_timezone,
+)
+from bot.coaching.screen import Reply, Screen
+from bot.context import BotData
+from storage import reminders as reminder_store
+from storage import repositories as repo
+from storage.models import User
+
+FIRST_STEP = texts.ONBOARDING_STEPS[0]
+
+
+def _next_step(step: str) -> str | None:
+    """Return the step after `step`, or None when onboarding is complete."""
+    steps = texts.ONBOARDING_STEPS
+    i = steps.index(step)
+    return steps[i + 1] if i + 1 < len(steps) else None
+
+
+async def _current_value(session: AsyncSession, user: User, step: str) -> str | None:
+    """Return the user's saved answer for a step, to tick it on the keyboard."""
+    if step == "goal":
+        return user.goal
+    if step == "band":
+        return user.band
+    if step == "timezone":
+        return user.timezone if user.onboarded_at else None
+    reminders = await repo.get_reminder_settings(session, user.id)
+    if reminders is None:
+        return None
+    if not reminders.enabled:
+        return "off"
+    for key, preset in PRESETS_BY_KEY.items():
+        if (preset.days_mask, preset.at) == (reminders.days_mask, reminders.local_time):
+            return key
+    return None
+
+
+async def question(
+    deps: BotData, user: User, step: str, *, intro: str | None = None, prefix: str | None = None
+) -> Screen:
+    """Return the question for `step` with its keyboard, the saved answer ticked."""
+    async with deps.db.read() as session:
+        current = await _current_value(session, user, step)
+    text = texts.question(step, intro=intro)
+    if prefix:
+        text = f"{prefix}\n\n{text}"
+    zone = deps.settings.default_timezone
+    markup = onboarding_keyboard(
+        step, current=current, default_timezone=zone, zones=COMMON_TIMEZONES
+    )
+    return Screen(text, markup)
+
+
+async def settings_summary(deps: BotData, user_id: int, heading: str) -> str:
+    """Return the user's settings as a short summary under `heading`."""
+    async with deps.db.read() as session:
+        user = await repo.get_user(session, user_id)
+        assert user is not None
+        reminders = await repo.get_reminder_settings(session, user_id)
+    schedule = (
+        texts.schedule_label(reminders.days_mask, reminders.local_time, reminders.enabled)
+        if reminders
+        else texts.schedule_label(DEFAULT_DAYS_MASK, DEFAULT_REMINDER_TIME, True)
+    )
+    return texts.summary(
+        goal=user.goal, band=user.band, schedule=schedule, timezone=user.timezone, heading=heading
+    )
+
+
+async def start(deps: BotData, user_id: int, chat_id: int, first_name: str) -> Reply:
+    """Register or welcome back the user and continue or offer to change their settings."""
+    async with deps.db.write() as session:
+        user, created = await repo.register_user(
+            session, user_id=user_id, chat_id=chat_id, first_name=first_name,
+            timezone=deps.settings.default_timezone, first_step=FIRST_STEP,
+        )  # fmt: skip
+        if not created:  # a returning (maybe unblocked) user gets their reminders back
+            await reminder_store.ensure_scheduled(session, user.id, deps.clock())
+    if created:
+        intro = texts.INTRO.format(name=first_name)
+        return Reply(send=(await question(deps, user, FIRST_STEP, intro=intro),))
+    if user.onboarding_step is not None:
+        resume = "Let's pick up where we were."
+        return Reply(send=(await question(deps, user, user.onboarding_step, prefix=resume),))
+    heading = f"Welcome back, {first_name}! Your settings:"
+    text = await settings_summary(deps, user.id, heading)
+    return Reply(send=(Screen(text, settings_menu()),))
+
+
+def values_for(step: str, value: str) -> dict[str, Any] | None:
+    """Return the user columns a tapped onboarding value sets, or None if it is not valid."""
+    if step == "goal" and value in GOALS:
+        return {"goal": value}
+    if step == "band" and value in (*BANDS, NO_BAND):
+        return {"band": value}
+    if step == "schedule" and value in PRESETS_BY_KEY:
+        return {}
+    if step == "timezone" and parse_timezone(value) == value:
+        return {"timezone": value}
+    return None
+
+
+async def apply(
+    deps: BotData,
+    user_id: int,
+    step: str,
+    values: dict[str, Any],
+    *,
+    preset_key: str | None = None,
+    typed_time: time | None = None,
+) -> Screen | None:
+    """Save one onboarding answer and return what comes next; None if the step had moved."""
+    nxt = _next_step(step)
+    async with deps.db.write() as session:
+        if not await repo.advance_onboarding(session, user_id, step, nxt, **values):
+            return None
+        if step == "schedule":
+            preset = PRESETS_BY_KEY.get(preset_key or "")
+            at = typed_time or (preset.at if preset else None)
+            await repo.save_reminder_schedule(
+                session, user_id, days_mask=preset.days_mask if preset else DEFAULT_DAYS_MASK,
+                at=at or DEFAULT_REMINDER_TIME, enabled=at is not None,
+            )  # fmt: skip
+        if nxt is None:  # onboarding complete: schedule the first reminder in the chosen zone
+            await reminder_store.reschedule(session, user_id, deps.clock())
+        user = await repo.get_user(session, user_id)
+        assert user is not None
+        await session.refresh(user)
+    if nxt is not None:
+        return await question(deps, user, nxt)
+    done = await settings_summary(deps, user_id, "All set ✅")
+    return Screen(f"{done}\n\n{texts.SAFETY}\n\nSend /help to see what I can do.")
+
+
+async def on_button(deps: BotData, user_id: int, data: str) -> Reply:
+    """Handle a tap on an onboarding choice, rejecting stale and forged buttons."""
+    _, step, value = [*data.split(":", 2), "", ""][:3]
+    values = values_for(step, value) if step in texts.ONBOARDING_STEPS else None
+    if values is None:
+        return Reply(answer=texts.UNKNOWN_BUTTON, alert=True)
+    screen = await apply(deps, user_id, step, values, preset_key=value)
+    if screen is not None:
+        return Reply(edit=screen)
+    async with deps.db.read() as session:
+        user = await repo.get_user(session, user_id)
+    if user is None:
+        return Reply(answer=texts.NEED_START, alert=True)
+    if user.onboarding_step is None:
+        return Reply(answer=texts.ALREADY_DONE)
+    return Reply(
+        answer=texts.STALE_BUTTON, send=(await question(deps, user, user.onboarding_step),)
+    )
+
+
+async def on_settings_menu(deps: BotData, user_id: int, data: str) -> Reply:
+    """Handle 'Change settings' or 'Keep as is' after a repeated /start."""
+    action = data.partition(":")[2]
+    if action == "keep":
+        return Reply(edit=Screen(texts.KEPT))
+    if action != "change":
+        return Reply(answer=texts.UNKNOWN_BUTTON, alert=True)
+    async with deps.db.write() as session:
+        user = await repo.get_user(session, user_id)
+        if user is None:
+            return Reply(answer=texts.NEED_START, alert=True)
+        await repo.restart_onboarding(session, user.id, FIRST_STEP)
+        await session.refresh(user)
+    return Reply(edit=await question(deps, user, FIRST_STEP))
+
+
+async def typed(deps: BotData, user: User, text: str) -> Reply:
+    """Handle text typed mid-onboarding: a time at the schedule step, a zone at the last."""
+    assert user.onboarding_step is not None
+    step, text = user.onboarding_step, text.strip()
+    if step == "timezone":
+        zone = parse_timezone(text)
+        screen = await apply(deps, user.id, step, {"timezone": zone}) if zone else None
+        prefix = texts.UNKNOWN_ZONE.format(text=text[:64])
+    elif step == "schedule":
+        at = parse_clock_time(text)
+        screen = await apply(deps, user.id, step, {}, typed_time=at) if at else None
+        prefix = texts.BAD_TIME.format(text=text[:64])
+    else:
+        screen, prefix = None, texts.TAP_PLEASE
+    if screen is not None:
+        return Reply(send=(screen,))
+    async with deps.db.read() as session:
+        fresh = await repo.get_user(session, user.id)
+    if fresh is None or fresh.onboarding_step is None:
+        return Reply()
+    return Reply(send=(await question(deps, fresh, fresh.onboarding_step, prefix=prefix),))

@@ -1,0 +1,109 @@
+"""The timer engine: advance every due countdown and rest, and close idle sessions.
+
+A repeating job calls advance_timers and hands the live messages it changed to delivery. Each
+timer is claimed by a conditional update on the timer_due_at it was read with, so two processes
+never advance one timer twice. No handler ever sleeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+
+from bot.clock import clock_speed
+from bot.coaching.session import (
+    ABANDON_AFTER,
+    DONE,
+    STEP,
+    WORK,
+    Plan,
+    Timer,
+    countdown,
+    is_stale,
+    parse_phase,
+    rest_segments,
+    work_segments,
+)
+from bot.context import BotData
+from bot.delivery import Lane
+from bot.warmups import Shown, _ids, log_set, show
+from storage import reminders as followups
+from storage import sessions as store
+from storage.models import WorkoutSession
+
+logger = logging.getLogger(__name__)
+
+IDLE_SWEEP_EVERY = timedelta(minutes=1)
+
+
+async def _advance(deps: BotData, row: WorkoutSession, chat_id: int, now: datetime) -> Shown:
+    """Advance one due countdown: a tick, the end of a rest, or a finished timed set."""
+    timer, due = parse_phase(row.phase), row.timer_due_at
+    plan = Plan.from_json(row.plan)
+    step = plan.step(row.position)
+    assert due is not None
+    if timer is None or step is None:
+        async with deps.db.write() as session:  # a timer on a phase without one: drop it
+            await store.move(session, row.id, position=row.position, phase=row.phase,
+                             expected_due=due, now=now)  # fmt: skip
+        return ()
+    segments = (
+        work_segments(step) if timer.kind == WORK
+        else rest_segments(plan.steps[row.position - 1].rest_after)
+    )  # fmt: skip
+    tick = countdown(timer.started_at(due), segments, now)
+    stale = is_stale(due, now, clock_speed(deps.clock))
+    if tick.finished and timer.kind == WORK and not stale:
+        return await log_set(deps, row, chat_id, now, actual=step.target, outcome=DONE,
+                             lane=Lane.TIMER) or ()  # fmt: skip
+    # After downtime there is no replay of missed ticks: the step shows at once.
+    to_step = stale or tick.finished
+    new_phase = STEP if to_step else Timer(timer.kind, tick.next_offset or 0).phase
+    async with deps.db.write() as session:
+        if not await store.move(
+            session, row.id, position=row.position, phase=row.phase, expected_due=due,
+            new_phase=new_phase, timer_due_at=None if to_step else tick.next_due, now=now,
+        ):  # fmt: skip
+            return ()
+        row.phase, row.timer_due_at = new_phase, None if to_step else tick.next_due
+        lane = Lane.TIMER if to_step else Lane.TICK
+        return _ids(await show(session, deps, row, chat_id, now, lane=lane))
+
+
+async def _sweep_idle(deps: BotData, now: datetime) -> None:
+    """Close sessions with no activity for ABANDON_AFTER, at most once a minute."""
+    last = deps.idle_sweep_at
+    if last is not None and now - last < IDLE_SWEEP_EVERY:
+        return
+    deps.idle_sweep_at = now
+    async with deps.db.write() as session:
+        await followups.schedule_idle_followups(session, now - ABANDON_AFTER, now)
+        closed = await store.abandon_idle(session, now - ABANDON_AFTER, now)
+    if closed:
+        logger.info("Closed %d idle session(s) as abandoned", closed)
+
+
+async def advance_timers(deps: BotData, now: datetime) -> tuple[int, Shown]:
+    """Advance every session whose timer is due at `now`; return how many, and what changed."""
+    async with deps.timer_lock:
+        await _sweep_idle(deps, now)
+        async with deps.db.read() as session:
+            due = await store.due_timers(session, now)
+        results = await asyncio.gather(
+            *(_advance(deps, row, chat, now) for row, chat in due), return_exceptions=True
+        )
+    shown: list[int] = []
+    for (row, _), result in zip(due, results, strict=True):
+        if isinstance(result, BaseException):
+            logger.error("Timer of session %s failed", row.id, exc_info=result)
+        else:
+            shown.extend(result)
+    return len(due), tuple(shown)
+
+
+async def fire_due_timers(deps: BotData, now: datetime) -> int:
+    """Advance the due timers and bring their messages up to date; return how many were due."""
+    count, shown = await advance_timers(deps, now)
+    await deps.delivery.push(shown)
+    return count

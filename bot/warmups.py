@@ -1,0 +1,286 @@
+"""The guided warm-up service: taps, typed counts and their transactions, as Replies.
+
+Everything about a running session is in the database (position, phase, pending timer,
+awaited input), and so is what its live message should show: each change writes the new screen
+in the same transaction, and delivery brings Telegram up to date. Buttons carry (session,
+position, action) and are checked against the database on every tap; state changes are
+conditional updates, so double taps, stale buttons and two bot processes never log a set twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.coaching import session_texts as t
+from bot.coaching.checkin import followup_due
+from bot.coaching.guards import Refusal, SessionFacts, refusal_for
+from bot.coaching.screen import Reply, Screen
+from bot.coaching.session import (
+    COMPLETED,
+    DONE,
+    FEWER,
+    SKIPPED,
+    STEP,
+    STOPPED,
+    WORK,
+    LoggedSet,
+    Plan,
+    PlanStep,
+    Tap,
+    after_set,
+    outcome_for,
+    parse_count,
+    parse_tap,
+    start_timer,
+    work_segments,
+)
+from bot.coaching.session_screens import SessionState, session_screen, summary_screen
+from bot.coaching.states import Awaited, Awaiting
+from bot.context import BotData
+from bot.delivery import Lane
+from storage import live_messages as live
+from storage import reminders as followups
+from storage import repositories as repo
+from storage import sessions as store
+from storage.models import WorkoutSession
+
+REFUSALS: dict[Refusal, str] = {
+    Refusal.UNKNOWN: t.BAD_BUTTON,
+    Refusal.NOT_YOURS: t.NOT_YOURS,
+    Refusal.ENDED: t.SESSION_ENDED,
+    Refusal.DONE_ALREADY: t.STEP_DONE,
+    Refusal.NOT_NOW: t.NOT_NOW,
+}
+
+
+Shown = tuple[int, ...]  # the live messages a change wrote, for delivery to push
+
+
+def _ids(live_id: int | None) -> Shown:
+    """Return a live-message id (None when the screen did not change) as a tuple."""
+    return () if live_id is None else (live_id,)
+
+
+@dataclass(frozen=True)
+class Chat:
+    """Who acted, in which chat, and on which message (for a tap)."""
+
+    user_id: int
+    chat_id: int
+    message_id: int | None = None
+
+
+def live_key(session_id: int) -> str:
+    """Return the live-message key of a session."""
+    return f"ws{session_id}"
+
+
+def state_of(row: WorkoutSession) -> SessionState:
+    """Return the part of a session row its screen is drawn from."""
+    return SessionState(row.id, row.plan, row.position, row.phase, row.timer_due_at)
+
+
+def step_of(row: WorkoutSession) -> PlanStep:
+    """Return the plan step at the session's position."""
+    return Plan.from_json(row.plan).steps[row.position]
+
+
+async def show(
+    session: AsyncSession,
+    deps: BotData,
+    row: WorkoutSession,
+    chat_id: int,
+    now: datetime,
+    *,
+    screen: Screen | None = None,
+    lane: Lane = Lane.REPLY,
+    **where: int | bool | None,
+) -> int | None:
+    """Write what the session's live message shows now (its current state, or `screen`)."""
+    shown = screen or session_screen(deps.catalogue, state_of(row), now)
+    return await live.put(
+        session, user_id=row.user_id, chat_id=chat_id, key=live_key(row.id),
+        screen=shown.to_json(), lane=lane, now=now, **where,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+async def end_screen(
+    session: AsyncSession, row: WorkoutSession, now: datetime, *, finished: bool
+) -> Screen:
+    """Return the summary of a session that just ended, with the first check-in question."""
+    sets = [
+        LoggedSet(s.position, s.exercise_key, s.side, s.unit, s.target, s.actual, s.outcome)
+        for s in await store.sets_of(session, row.id)
+    ]
+    return summary_screen(state_of(row), sets, row.started_at, now, finished=finished)
+
+
+async def close(session: AsyncSession, row: WorkoutSession, status: str, now: datetime) -> bool:
+    """End a session (stopped, abandoned) and schedule its follow-up; False if already ended."""
+    if not await store.end_session(session, row.id, status=status, now=now):
+        return False
+    await store.clear_session_awaiting(session, row.user_id, row.id, row.position)
+    due = followup_due(now if status == STOPPED else row.updated_at)
+    await followups.schedule_followup(session, row.user_id, row.id, due, now)
+    return True
+
+
+async def log_set(
+    deps: BotData,
+    row: WorkoutSession,
+    chat_id: int,
+    now: datetime,
+    *,
+    actual: int,
+    outcome: str,
+    lane: Lane = Lane.REPLY,
+    new_message: bool = False,
+) -> Shown | None:
+    """Log the set at the session's position and show what follows; None if it moved on."""
+    plan = Plan.from_json(row.plan)
+    step = plan.steps[row.position]
+    nxt = after_set(plan, row.position, now)
+    async with deps.db.write() as session:
+        moved = await store.move(
+            session, row.id, position=row.position, phase=row.phase,
+            expected_due=row.timer_due_at, new_position=nxt.position, new_phase=nxt.phase,
+            timer_due_at=nxt.timer_due_at, now=now, status=COMPLETED if nxt.finished else None,
+        )  # fmt: skip
+        if not moved:
+            return None
+        await store.log_set(
+            session, session_id=row.id, position=step.position, round_no=step.round_no,
+            step_no=step.step_no, exercise_key=step.exercise, side=step.side, unit=step.unit,
+            target=step.target, actual=actual, outcome=outcome, band=step.band, now=now,
+        )  # fmt: skip
+        await store.clear_session_awaiting(session, row.user_id, row.id, row.position)
+        if nxt.finished:
+            await followups.schedule_followup(session, row.user_id, row.id, followup_due(now), now)
+            screen = await end_screen(session, row, now, finished=True)
+            return _ids(await show(session, deps, row, chat_id, now, screen=screen, lane=lane,
+                                   new_message=new_message))  # fmt: skip
+        awaited = Awaited(Awaiting.SESSION, row.id).encode()
+        await repo.set_awaiting(session, row.user_id, awaited)
+        row.position, row.phase, row.timer_due_at = nxt.position, nxt.phase, nxt.timer_due_at
+        screen = session_screen(deps.catalogue, state_of(row), now)
+        if lane is not Lane.REPLY:  # no tap, so no toast: the screen says what was logged
+            logged = t.logged_line(step, outcome, actual)
+            screen = Screen(f"{screen.text}\n\n{logged}", screen.keyboard)
+        shown = await show(session, deps, row, chat_id, now, screen=screen, lane=lane,
+                           new_message=new_message)  # fmt: skip
+        return _ids(shown)
+
+
+async def change_phase(
+    deps: BotData,
+    row: WorkoutSession,
+    chat_id: int,
+    phase: str,
+    due: datetime | None,
+    awaited: Awaited,
+) -> Shown | None:
+    """Move the session to a new phase at the same position; None if it had moved on."""
+    now = deps.clock()
+    async with deps.db.write() as session:
+        if not await store.move(
+            session, row.id, position=row.position, phase=row.phase, new_phase=phase,
+            timer_due_at=due, now=now,
+        ):  # fmt: skip
+            return None
+        await repo.set_awaiting(session, row.user_id, awaited.encode())
+        row.phase, row.timer_due_at = phase, due
+        return _ids(await show(session, deps, row, chat_id, now))
+
+
+async def stop(deps: BotData, row: WorkoutSession, chat_id: int) -> Shown | None:
+    """End the session early and show the summary; None if it had already ended."""
+    now = deps.clock()
+    async with deps.db.write() as session:
+        if not await close(session, row, STOPPED, now):
+            return None
+        screen = await end_screen(session, row, now, finished=False)
+        return _ids(await show(session, deps, row, chat_id, now, screen=screen))
+
+
+# ---------------------------------------------------------------- taps
+
+
+async def _apply(deps: BotData, row: WorkoutSession, chat: Chat, tap: Tap) -> Shown | None:
+    """Carry out a tap the guard table allowed; None if the session moved on meanwhile."""
+    step, sid, now = step_of(row), row.id, deps.clock()
+    in_session = Awaited(Awaiting.SESSION, sid)
+    if tap.action == "done":
+        return await log_set(deps, row, chat.chat_id, now, actual=step.target, outcome=DONE)
+    if tap.action == "count":
+        assert tap.count is not None
+        outcome = outcome_for(tap.count, step.target)
+        return await log_set(deps, row, chat.chat_id, now, actual=tap.count, outcome=outcome)
+    if tap.action == "skip":
+        return await log_set(deps, row, chat.chat_id, now, actual=0, outcome=SKIPPED)
+    if tap.action == "fewer":
+        counting = Awaited(Awaiting.COUNT, sid, row.position)
+        return await change_phase(deps, row, chat.chat_id, FEWER, None, counting)
+    if tap.action == "go":
+        tick, timer = start_timer(WORK, work_segments(step), now)
+        return await change_phase(deps, row, chat.chat_id, timer.phase, tick.next_due, in_session)
+    if tap.action in ("back", "skip_rest"):
+        return await change_phase(deps, row, chat.chat_id, STEP, None, in_session)
+    return await stop(deps, row, chat.chat_id)
+
+
+async def on_tap(deps: BotData, chat: Chat, data: str) -> Reply:
+    """Handle Done / Fewer / a number / Skip / Stop / Start timer / Skip rest / Back."""
+    tap = parse_tap(data)
+    if tap is None:
+        return Reply(answer=t.BAD_BUTTON, alert=True)
+    async with deps.db.read() as session:
+        row = await store.get_session(session, tap.session_id)
+    refusal = refusal_for(_facts(row, chat.user_id), tap)
+    if refusal is not None or row is None:
+        return Reply(answer=REFUSALS[refusal or Refusal.UNKNOWN])
+    step = step_of(row)
+    shown = await _apply(deps, row, chat, tap)
+    if shown is None:  # another tap or process got there first
+        return Reply(answer=t.STEP_DONE)
+    answer = None
+    if tap.action in ("done", "count", "skip"):
+        actual = {"done": step.target, "skip": 0}.get(tap.action, tap.count or 0)
+        outcome = SKIPPED if tap.action == "skip" else outcome_for(actual, step.target)
+        answer = t.logged_line(step, outcome, actual)
+    return Reply(answer=answer, live=shown)
+
+
+def _facts(row: WorkoutSession | None, user_id: int) -> SessionFacts | None:
+    """Return what the guard table needs about a session, seen by this user."""
+    if row is None:
+        return None
+    return SessionFacts(
+        owner=row.user_id == user_id,
+        status=row.status,
+        position=row.position,
+        phase=row.phase,
+        timed=step_of(row).timed,
+    )
+
+
+async def on_typed_count(deps: BotData, chat: Chat, awaited: Awaited, text: str) -> Reply:
+    """Log a typed 'how many' after Fewer, or explain and ask again."""
+    count = parse_count(text)
+    if count is None:
+        return Reply.text(t.BAD_COUNT.format(text=text.strip()[:20]))
+    sid = awaited.session_id
+    async with deps.db.read() as session:
+        row = await store.get_session(session, sid) if sid is not None else None
+    current = row is not None and row.user_id == chat.user_id and row.status == store.ACTIVE
+    if row is None or not current or row.position != awaited.position or row.phase != FEWER:
+        return Reply.text(t.STEP_DONE)
+    outcome = outcome_for(count, step_of(row).target)
+    # The member typed below the step: the next screen goes below their message too.
+    shown = await log_set(deps, row, chat.chat_id, deps.clock(), actual=count, outcome=outcome,
+                          new_message=True)  # fmt: skip
+    if shown is None:
+        return Reply.text(t.STEP_DONE)
+    return Reply(live=shown)

@@ -1,0 +1,51 @@
+"""Every handler in the order PTB tries them, and the error handler."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.coaching.checkin_keyboards import CHECKIN
+from bot.coaching.onboarding_keyboards import ONBOARDING, SETTINGS_MENU
+from bot.coaching.reminder_keyboards import NUDGE, SETTINGS
+from bot.coaching.session_keyboards import SESSION, SETUP
+from bot.context import BandCoachApp, BandCoachContext
+from handlers import checkin, common, errors, onboarding, reminders, session
+
+
+def build_handlers() -> list[BaseHandler[Update, BandCoachContext, Any]]:
+    """Return every handler in the order it is tried; order matters, first match wins."""
+    new_messages = filters.UpdateType.MESSAGE
+    return [
+        # Commands first, so a command is never mistaken for typed input.
+        CommandHandler("start", onboarding.start, filters=new_messages),
+        CommandHandler("help", common.help_command, filters=new_messages),
+        CommandHandler("reminders", reminders.reminders_command, filters=new_messages),
+        CommandHandler("warmup", session.warmup, filters=new_messages),
+        CommandHandler("checkin", checkin.checkin_command, filters=new_messages),
+        CommandHandler("plan", checkin.plan_command, filters=new_messages),
+        # Buttons, by the prefix of their callback data.
+        CallbackQueryHandler(onboarding.on_button, pattern=rf"^{ONBOARDING}:"),
+        CallbackQueryHandler(onboarding.on_settings_menu, pattern=rf"^{SETTINGS_MENU}:"),
+        CallbackQueryHandler(reminders.on_nudge_button, pattern=rf"^{NUDGE}:"),
+        CallbackQueryHandler(reminders.on_settings_button, pattern=rf"^{SETTINGS}:"),
+        CallbackQueryHandler(session.on_setup_button, pattern=rf"^{SETUP}:"),
+        CallbackQueryHandler(session.on_session_button, pattern=rf"^{SESSION}:"),
+        CallbackQueryHandler(checkin.on_button, pattern=rf"^{CHECKIN}:"),
+        # Typed text goes to whatever the user's stored state is waiting for.
+        MessageHandler(new_messages & filters.TEXT & ~filters.COMMAND, common.on_text),
+        # A shared location answers /reminders' time zone question.
+        MessageHandler(new_messages & filters.LOCATION, reminders.on_location),
+        # Catch-alls last: unknown commands, buttons and message kinds get a friendly pointer.
+        MessageHandler(new_messages & filters.COMMAND, common.unknown_command),
+        CallbackQueryHandler(common.unknown_button),
+        MessageHandler(new_messages, common.unsupported),
+    ]
+
+
+def install(app: BandCoachApp) -> None:
+    """Add every handler and the error handler to an Application (the package's entry point)."""
+    app.add_handlers(build_handlers())
+    app.add_error_handler(errors.on_error)

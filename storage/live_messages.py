@@ -1,0 +1,196 @@
+"""Live messages: the screens delivery must bring Telegram up to date with.
+
+A service writes the screen a message should show in the same transaction as the change it
+shows, so the two can never disagree. Delivery then sends or edits, and records what Telegram
+confirmed. Rows whose screen is not confirmed yet carry `due_at`; a pusher takes them once it
+is due, after leasing them (moving `due_at` ahead) so two processes do not push the same row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.db import upsert_insert
+from storage.models import LiveMessage
+
+# The process that wrote a screen pushes it at once; others wait this long before taking over.
+LEASE = timedelta(seconds=5)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A live message whose newest screen has not been confirmed by Telegram."""
+
+    id: int
+    user_id: int
+    chat_id: int
+    message_id: int | None
+    screen: dict[str, Any]
+    version: int
+    lane: int
+    attempts: int
+    unsure_sends: int
+
+
+async def put(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    chat_id: int,
+    key: str,
+    screen: dict[str, Any],
+    lane: int,
+    now: datetime,
+    message_id: int | None = None,
+    new_message: bool = False,
+) -> int | None:
+    """Set the screen a live message should show; return its id if anything is left to push.
+
+    `message_id` adopts an existing message (e.g. the one whose button was tapped);
+    `new_message` moves the screen to a fresh message at the bottom of the chat. An identical
+    screen on the same message changes nothing and returns None.
+    """
+    row = await _locked(session, chat_id, key)
+    if row is None:
+        await session.execute(
+            upsert_insert(session, LiveMessage)
+            .values(user_id=user_id, chat_id=chat_id, key=key, screen=screen, version=0,
+                    shown_version=0, lane=lane, attempts=0, unsure_sends=0, updated_at=now)
+            .on_conflict_do_nothing()
+        )  # fmt: skip
+        row = await _locked(session, chat_id, key)
+        assert row is not None
+    moved = new_message or (message_id is not None and message_id != row.message_id)
+    if not moved and row.version > 0 and row.screen == screen:
+        return None  # already shown, or already on its way
+    if new_message:
+        row.message_id = None
+    elif message_id is not None:
+        row.message_id = message_id
+    row.screen, row.version, row.lane = screen, row.version + 1, lane
+    row.due_at, row.attempts, row.unsure_sends, row.updated_at = now + LEASE, 0, 0, now
+    await session.flush()
+    return row.id
+
+
+async def _locked(session: AsyncSession, chat_id: int, key: str) -> LiveMessage | None:
+    """Return a live message by chat and key, locked for update."""
+    result = await session.execute(
+        select(LiveMessage)
+        .where(LiveMessage.chat_id == chat_id, LiveMessage.key == key)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return result.scalar_one_or_none()
+
+
+def _pending(row: LiveMessage) -> Pending:
+    """Return the part of a row a pusher needs."""
+    return Pending(row.id, row.user_id, row.chat_id, row.message_id, dict(row.screen),
+                   row.version, row.lane, row.attempts, row.unsure_sends)  # fmt: skip
+
+
+async def pending(session: AsyncSession, ids: Sequence[int]) -> list[Pending]:
+    """Return the rows among `ids` that still wait for Telegram."""
+    if not ids:
+        return []
+    result = await session.execute(
+        select(LiveMessage)
+        .where(LiveMessage.id.in_(ids), LiveMessage.due_at.is_not(None))
+        .execution_options(populate_existing=True)
+    )
+    return [_pending(row) for row in result.scalars()]
+
+
+async def due_ids(session: AsyncSession, now: datetime, limit: int) -> list[int]:
+    """Return ids of rows due by `now` (one indexed query; empty when all is confirmed)."""
+    result = await session.execute(
+        select(LiveMessage.id)
+        .where(LiveMessage.due_at <= now)
+        .order_by(LiveMessage.lane, LiveMessage.due_at)
+        .limit(limit)
+    )
+    return list(result.scalars())
+
+
+async def claim_due(
+    session: AsyncSession, now: datetime, limit: int, *, everything: bool = False
+) -> list[Pending]:
+    """Lease and return rows due by `now` (all unconfirmed ones with `everything`, at start-up).
+
+    On PostgreSQL rows another process is claiming are skipped, not waited for.
+    """
+    query = select(LiveMessage).where(
+        LiveMessage.due_at.is_not(None) if everything else LiveMessage.due_at <= now
+    )
+    query = query.order_by(LiveMessage.lane, LiveMessage.due_at).limit(limit)
+    result = await session.execute(
+        query.with_for_update(skip_locked=True).execution_options(populate_existing=True)
+    )
+    rows = list(result.scalars())
+    for row in rows:
+        row.due_at = now + LEASE
+    await session.flush()
+    return [_pending(row) for row in rows]
+
+
+async def confirm(session: AsyncSession, row_id: int, version: int, message_id: int) -> None:
+    """Record that Telegram shows `version` in `message_id`; done unless a newer screen waits."""
+    newest = LiveMessage.version == version
+    await session.execute(
+        update(LiveMessage)
+        .where(LiveMessage.id == row_id, LiveMessage.shown_version < version)
+        .values(
+            shown_version=version,
+            message_id=case(
+                (newest | LiveMessage.message_id.is_(None), message_id),
+                else_=LiveMessage.message_id,
+            ),
+            due_at=case((newest, None), else_=LiveMessage.due_at),
+            attempts=0,
+            unsure_sends=0,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def retry_at(
+    session: AsyncSession, row_id: int, version: int, due: datetime | None, *, unsure: bool = False
+) -> None:
+    """Try `version` again at `due` (None: give it up), unless a newer screen replaced it."""
+    await session.execute(
+        update(LiveMessage)
+        .where(LiveMessage.id == row_id, LiveMessage.version == version)
+        .values(
+            due_at=due,
+            attempts=LiveMessage.attempts + 1,
+            unsure_sends=LiveMessage.unsure_sends + int(unsure),
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def forget_message(session: AsyncSession, row_id: int, message_id: int) -> None:
+    """Send the screen as a new message next time: the old one can no longer be edited."""
+    await session.execute(
+        update(LiveMessage)
+        .where(LiveMessage.id == row_id, LiveMessage.message_id == message_id)
+        .values(message_id=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def drop_chat(session: AsyncSession, chat_id: int) -> None:
+    """Stop pushing anything to a chat (the member blocked the bot)."""
+    await session.execute(
+        update(LiveMessage)
+        .where(LiveMessage.chat_id == chat_id, LiveMessage.due_at.is_not(None))
+        .values(due_at=None)
+        .execution_options(synchronize_session=False)
+    )
