@@ -22,6 +22,7 @@ TABLES = {
     "pain_checkins",
     "reminder_slots",
     "prescriptions",
+    "live_messages",
     "alembic_version",
 }
 

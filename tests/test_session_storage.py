@@ -130,11 +130,12 @@ async def test_clearing_awaiting_leaves_other_features_alone(db: Database) -> No
         (f"count:{sid}:3", None),
         (f"session:{sid}", None),
         ("reminder_time", "reminder_time"),
-        (f"count:{sid + 1}:0", f"count:{sid + 1}:0"),
+        (f"count:{sid + 1}:3", f"count:{sid + 1}:3"),
+        (f"count:{sid}:2", f"count:{sid}:2"),  # a count for another position is not this one
     ]:
         async with db.write() as session:
             await repo.set_awaiting(session, 1, value)
-            await store.clear_session_awaiting(session, 1, sid)
+            await store.clear_session_awaiting(session, 1, sid, 3)
         async with db.read() as session:
             user = await repo.get_user(session, 1)
             assert user is not None

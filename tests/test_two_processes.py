@@ -18,7 +18,7 @@ from bot.fake_telegram import FakeTelegram, FakeUser
 from bot.warmup_timers import fire_due_timers
 from storage.db import Database
 from tests.conftest import HandlerErrors, running_app
-from tests.test_warmup_flow import CAT, begin, current, logged
+from tests.flows import CAT, begin, current, logged
 
 
 @pytest.fixture

@@ -13,75 +13,14 @@ from bot.clock import ManualClock
 from bot.coaching import checkin_texts as ct
 from bot.coaching import session_texts as t
 from bot.coaching import texts
-from bot.coaching.catalogue import load_catalogue
 from bot.coaching.session import build_plan
 from bot.context import BandCoachApp
 from bot.fake_telegram import FakeTelegram, FakeUser
 from bot.warmup_timers import fire_due_timers
-from storage import sessions as store
 from storage.db import Database
-from storage.models import SessionSet, WorkoutSession
+from storage.models import WorkoutSession
 from tests.conftest import HandlerErrors, running_app
-
-CAT = load_catalogue()
-GREEN = "✓ 🟢 Green (my band)"
-
-
-async def onboard(user: FakeUser, goal: str = "Ease low-back discomfort") -> None:
-    """Finish onboarding with a green band."""
-    await user.send("/start")
-    await user.tap(goal)
-    await user.tap("Green")
-    await user.tap("No reminders for now")
-    await user.tap("UTC")
-
-
-async def begin(user: FakeUser, routine: str, rounds: str | None = None) -> None:
-    """Onboard, then start a routine on the green band."""
-    await onboard(user)
-    await user.send("/warmup")
-    await user.tap(CAT.routine(routine).name)
-    if CAT.routine(routine).choice is not None:
-        await user.tap(t.GO_LABEL)  # the preselected moves
-    if rounds is not None:
-        await user.tap(rounds)
-    await user.tap(GREEN)
-
-
-async def current(db: Database, user_id: int) -> WorkoutSession:
-    """Return the user's newest session, whatever its status."""
-    async with db.read() as session:
-        row = (
-            await session.execute(
-                select(WorkoutSession)
-                .where(WorkoutSession.user_id == user_id)
-                .order_by(WorkoutSession.id.desc())
-                .limit(1)
-            )
-        ).scalar_one()
-        return row
-
-
-async def logged(db: Database, session_id: int) -> list[SessionSet]:
-    """Return the sets logged for a session."""
-    async with db.read() as session:
-        return await store.sets_of(session, session_id)
-
-
-async def tick(app: BandCoachApp, clock: ManualClock, seconds: float) -> None:
-    """Move the clock and fire whatever timers are due, as the repeating job would."""
-    clock.advance(seconds)
-    await fire_due_timers(app.bot_data, clock())
-
-
-def edits_of(fake: FakeTelegram, message_id: int) -> list[str]:
-    """Return the texts the bot edited into one message, in order."""
-    return [
-        str(c.params["text"])
-        for c in fake.calls_to("editMessageText")
-        if c.ok and int(c.params["message_id"]) == message_id
-    ]
-
+from tests.flows import CAT, GREEN, begin, current, edits_of, logged, onboard, tick
 
 # ---------------------------------------------------------------- starting
 

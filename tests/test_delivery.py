@@ -1,0 +1,243 @@
+"""Delivery: what the member sees catches up with what was saved, through every failure."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.coaching import session_texts as t
+from bot.coaching import texts
+from bot.coaching.screen import Screen
+from bot.config import to_async_url
+from bot.context import BandCoachApp
+from bot.delivery import Lane
+from bot.fake_telegram import FakeTelegram, FakeUser
+from bot.warmups import Chat, on_tap
+from storage.db import Database
+from tests.conftest import HandlerErrors, running_app
+from tests.flows import CAT, begin, current, edits_of, logged, onboard, tick
+
+
+async def converge_for(app: BandCoachApp, clock: ManualClock, seconds: int) -> None:
+    """Let `seconds` of app time pass, running the delivery job once a second."""
+    for _ in range(seconds):
+        clock.advance(1)
+        await app.bot_data.delivery.converge()
+
+
+def shows(fake: FakeTelegram, user: FakeUser, message_id: int, needle: str) -> bool:
+    """Return True when the message currently shows `needle`."""
+    message = fake.find_message(user.chat_id, message_id)
+    return message is not None and needle in message.text
+
+
+def no_apology(fake: FakeTelegram, user: FakeUser) -> bool:
+    """Return True when the member was never told that something went wrong."""
+    said = [m.text for m in fake.bot_messages(user.chat_id)]
+    answers = [c.params.get("text") for c in fake.calls_to("answerCallbackQuery")]
+    return texts.ERROR not in said and texts.ERROR[:190] not in answers
+
+
+FAULTS = {
+    "429": lambda fake: fake.flood("editMessageText", retry_after=3),
+    "500": lambda fake: fake.server_error("editMessageText"),
+    "timeout, delivered": lambda fake: fake.timeout_next("editMessageText", delivered=True),
+    "timeout, lost": lambda fake: fake.timeout_next("editMessageText", delivered=False),
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+async def test_a_failed_reply_after_done_catches_up_without_an_apology(
+    fault: str,
+    fake: FakeTelegram,
+    user: FakeUser,
+    app: BandCoachApp,
+    app_db: Database,
+    clock: ManualClock,
+    handler_errors: HandlerErrors,
+) -> None:
+    await begin(user, "upper", "✓ 2 (suggested)")
+    step = user.last_message()
+    sends = len(fake.calls_to("sendMessage"))
+    FAULTS[fault](fake)
+    await user.tap(t.DONE_LABEL)
+    row = await current(app_db, user.user_id)
+    assert len(await logged(app_db, row.id)) == 1 and row.position == 1
+    assert handler_errors.errors == [] and no_apology(fake, user)
+    assert user.last_answer() == "In-fronts / behinds: ✅ 10 reps"
+    seconds = 0
+    while not shows(fake, user, step.message_id, "⏸ Rest"):
+        assert seconds < 5, f"the rest was not shown within 5 s ({fault})"
+        await converge_for(app, clock, 1)
+        seconds += 1
+    assert len(await logged(app_db, row.id)) == 1
+    assert len(fake.calls_to("sendMessage")) == sends  # the step's own message was edited
+
+
+async def test_a_ten_second_outage_after_done_is_caught_up_within_5_s(
+    fake: FakeTelegram,
+    user: FakeUser,
+    app: BandCoachApp,
+    app_db: Database,
+    clock: ManualClock,
+    handler_errors: HandlerErrors,
+) -> None:
+    await begin(user, "upper", "✓ 2 (suggested)")
+    step = user.last_message()
+    fake.go_offline()
+    await user.tap(t.DONE_LABEL)
+    await converge_for(app, clock, 10)
+    assert not shows(fake, user, step.message_id, "⏸ Rest")
+    fake.go_online()
+    seconds = 0
+    while not shows(fake, user, step.message_id, "⏸ Rest"):
+        assert seconds < 5, "the rest was not shown within 5 s of Telegram answering again"
+        await converge_for(app, clock, 1)
+        seconds += 1
+    row = await current(app_db, user.user_id)
+    assert len(await logged(app_db, row.id)) == 1
+    assert handler_errors.errors == [] and no_apology(fake, user)
+
+
+async def test_a_rest_that_ends_during_an_outage_shows_the_step_once_telegram_answers(
+    fake: FakeTelegram, user: FakeUser, app: BandCoachApp, clock: ManualClock
+) -> None:
+    await begin(user, "upper", "✓ 2 (suggested)")
+    step = user.last_message()
+    await user.tap(t.DONE_LABEL)
+    fake.go_offline()
+    for _ in range(25):
+        await tick(app, clock, 1)  # the rest runs out while nothing reaches Telegram
+    assert shows(fake, user, step.message_id, "⏸ Rest")
+    fake.go_online()
+    await converge_for(app, clock, 5)
+    assert shows(fake, user, step.message_id, "Pull-aparts")
+    assert shows(fake, user, step.message_id, "step 2/3")
+
+
+async def test_a_process_killed_between_commit_and_send_shows_the_step_after_restart(
+    database_url: str,
+    fake: FakeTelegram,
+    user: FakeUser,
+    app: BandCoachApp,
+    app_db: Database,
+    clock: ManualClock,
+) -> None:
+    await begin(user, "upper", "✓ 2 (suggested)")
+    step = user.last_message()
+    row = await current(app_db, user.user_id)
+    # The service commits the tap; the process dies before delivery sends anything.
+    chat = Chat(user.user_id, user.chat_id, step.message_id)
+    reply = await on_tap(app.bot_data, chat, user.button_data(t.DONE_LABEL))
+    assert reply.live and shows(fake, user, step.message_id, "In-fronts / behinds")
+    assert app.job_queue is not None
+    app.job_queue.scheduler.pause()
+    async with running_app(database_url, fake, clock, HandlerErrors()):
+        # Start-up pushes what was left pending, with no tap and no wait.
+        assert shows(fake, user, step.message_id, "⏸ Rest: 20 s")
+    assert len(await logged(app_db, row.id)) == 1
+
+
+async def test_ten_simultaneous_done_taps_log_one_set_and_show_one_next_step(
+    fake: FakeTelegram, user: FakeUser, app_db: Database
+) -> None:
+    await begin(user, "upper", "✓ 2 (suggested)")
+    step = user.last_message()
+    done = user.button_data(t.DONE_LABEL)
+    sends, edits = len(fake.calls_to("sendMessage")), len(edits_of(fake, step.message_id))
+    await asyncio.gather(*(user.tap_data(done, message_id=step.message_id) for _ in range(10)))
+    row = await current(app_db, user.user_id)
+    assert len(await logged(app_db, row.id)) == 1
+    assert len(fake.calls_to("sendMessage")) == sends
+    assert [e.split("\n")[0] for e in edits_of(fake, step.message_id)[edits:]] == ["⏸ Rest: 20 s"]
+    answers = [user.fake.callback_queries[q].text for q in list(fake.callback_queries)[-10:]]
+    assert answers.count(t.STEP_DONE) == 9
+
+
+async def tap_counted(fake: FakeTelegram, user: FakeUser, label: str, ops: list[int]) -> None:
+    """Tap a button and record how many messages and edits the tap cost."""
+    before = fake.message_ops(user.chat_id)
+    await user.tap(label)
+    ops.append(fake.message_ops(user.chat_id) - before)
+
+
+@pytest.mark.parametrize("routine", list(CAT.routines))
+async def test_a_guided_session_costs_at_most_one_message_or_edit_per_tap(
+    routine: str, fake: FakeTelegram, user: FakeUser, app: BandCoachApp, clock: ManualClock
+) -> None:
+    await onboard(user)
+    await user.send("/warmup")
+    ops: list[int] = []
+    await tap_counted(fake, user, CAT.routine(routine).name, ops)
+    while user.buttons() and user.buttons()[-1] != ["6", "7", "8", "9", "10 · worst"]:
+        labels = [label for row in user.buttons() for label in row]
+        for wanted in (t.GO_LABEL, t.SKIP_REST_LABEL, t.DONE_LABEL):
+            if wanted in labels:
+                await tap_counted(fake, user, wanted, ops)
+                break
+        else:
+            await tap_counted(fake, user, labels[0], ops)  # rounds, then the band
+    assert "Warm-up complete!" in user.last_message().text
+    assert sum(ops) / len(ops) <= 1.0, ops
+    assert max(ops) == 1, ops
+
+
+async def test_replies_overtake_a_queued_broadcast_and_ticks_are_dropped_first(
+    fake: FakeTelegram, user: FakeUser, app: BandCoachApp
+) -> None:
+    delivery = app.bot_data.delivery
+    broadcast = [
+        asyncio.create_task(delivery.send_in_lane(9000 + i, Screen("nudge"), Lane.BROADCAST))
+        for i in range(200)
+    ]
+    await asyncio.sleep(0.05)
+    assert delivery.limiter.queued(Lane.BROADCAST) > 100
+    assert not await delivery.limiter.acquire(Lane.TICK)  # a tick never waits in line
+    await user.send("/help")
+    help_at = next(i for i, c in enumerate(fake.calls) if c.params.get("chat_id") == user.chat_id
+                   and c.method == "sendMessage")  # fmt: skip
+    sent_before = sum(1 for c in fake.calls[:help_at] if c.method == "sendMessage")
+    await asyncio.gather(*broadcast)
+    assert sent_before < 100, "the reply waited behind the broadcast"
+    assert sum(1 for c in fake.calls if c.method == "sendMessage" and c.ok) >= 201
+    assert delivery.limiter.dropped >= 1
+
+
+@pytest.mark.allow_handler_errors
+async def test_a_60_s_database_outage_is_reported_once_and_its_recovery_once(
+    fake: FakeTelegram,
+    user: FakeUser,
+    app: BandCoachApp,
+    clock: ManualClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    deps = app.bot_data
+    deps.settings = deps.settings.model_copy(update={"admin_user_ids": (777,)})
+    healthy = deps.db
+    broken = Database(to_async_url("sqlite:////nonexistent/dir/bandcoach.sqlite3"))
+    assert app.job_queue is not None
+    app.job_queue.scheduler.pause()
+    jobs = [j for j in app.job_queue.jobs() if j.name in ("session-timers", "delivery")]
+    caplog.set_level(logging.INFO)
+    deps.db = broken
+    deps.delivery.db = broken
+    for _ in range(60):
+        clock.advance(1)
+        for job in jobs:
+            await job.run(app)
+    deps.db = deps.delivery.db = healthy
+    clock.advance(1)
+    for job in jobs:
+        await job.run(app)
+    notices = [m.text for m in fake.bot_messages(777)]
+    assert len([n for n in notices if n.startswith("⚠️")]) == 1, notices
+    assert len([n for n in notices if n.startswith("✅")]) == 1, notices
+    assert all("SELECT" not in n.upper() and "Traceback" not in n for n in notices)
+    tracebacks = [r for r in caplog.records if r.exc_info and r.name == "bot.alerts"]
+    assert len(tracebacks) == 1
+    recovered = [r for r in caplog.records if "recovered" in r.getMessage()]
+    assert len(recovered) == 1 and recovered[0].levelno == logging.INFO
+    await broken.dispose()
