@@ -16,6 +16,7 @@ from bot.context import BandCoachApp
 from bot.delivery import Lane
 from bot.fake_telegram import FakeTelegram, FakeUser
 from bot.warmups import Chat, on_tap
+from storage import repositories as repo
 from storage.db import Database
 from tests.conftest import HandlerErrors, running_app
 from tests.flows import CAT, begin, current, edits_of, logged, onboard, tick
@@ -241,3 +242,30 @@ async def test_a_60_s_database_outage_is_reported_once_and_its_recovery_once(
     recovered = [r for r in caplog.records if "recovered" in r.getMessage()]
     assert len(recovered) == 1 and recovered[0].levelno == logging.INFO
     await broken.dispose()
+
+
+async def test_a_member_who_blocks_the_bot_mid_rest_is_stopped_once_and_quietly(
+    fake: FakeTelegram,
+    user: FakeUser,
+    app: BandCoachApp,
+    app_db: Database,
+    clock: ManualClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await begin(user, "upper", "✓ 2 (suggested)")
+    await user.tap(t.DONE_LABEL)
+    fake.block_user(user.chat_id)
+    caplog.set_level(logging.INFO)
+    for _ in range(30):
+        await tick(app, clock, 1)
+        await app.bot_data.delivery.converge()
+    refused = [c for c in fake.calls if c.status == 403]
+    assert len(refused) == 1  # the first countdown edit; nothing is tried after it
+    row = await current(app_db, user.user_id)
+    assert row.timer_due_at is None and row.status == "active"
+    async with app_db.read() as session:
+        member = await repo.get_user(session, user.user_id)
+    assert member is not None and member.is_active is False
+    blocked = [r for r in caplog.records if "blocked the bot" in r.getMessage()]
+    assert len(blocked) == 1 and blocked[0].levelno == logging.INFO
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
