@@ -17,6 +17,9 @@ from bot.coaching.reminder_texts import local_date
 from bot.coaching.screen import Reply, Screen
 from bot.coaching.states import Awaited
 from bot.context import BotData
+from bot.delivery import Lane
+from bot.warmups import Chat
+from storage import live_messages as live
 from storage import repositories as repo
 from storage.models import User
 
@@ -67,11 +70,34 @@ async def plan(deps: BotData, user_id: int) -> Reply:
     return Reply.text(ct.plan_text(deps.catalogue, current))
 
 
-async def _save(deps: BotData, user_id: int, tap: Tap, head: str) -> Reply:
+async def _show(
+    deps: BotData, chat: Chat, session_id: int, screen: Screen, changes: Screen | None = None
+) -> Reply:
+    """Keep the tapped check-in message (and a new message of changes) up to date."""
+    now = deps.clock()
+    async with deps.db.write() as session:
+        ids = [
+            await live.put(
+                session, user_id=chat.user_id, chat_id=chat.chat_id, key=f"ci{session_id}",
+                screen=screen.to_json(), lane=Lane.REPLY, now=now, message_id=chat.message_id,
+                new_message=chat.message_id is None,
+            )
+        ]  # fmt: skip
+        if changes is not None:  # each answer gets its own message of changes, below it
+            ids.append(
+                await live.put(
+                    session, user_id=chat.user_id, chat_id=chat.chat_id, key=f"cr{session_id}",
+                    screen=changes.to_json(), lane=Lane.REPLY, now=now, new_message=True,
+                )
+            )  # fmt: skip
+    return Reply(live=tuple(i for i in ids if i is not None))
+
+
+async def _save(deps: BotData, chat: Chat, tap: Tap, head: str) -> Reply:
     """Save the answers after the last tap, then show what changed and when to train next."""
     now = deps.clock()
     saved = await checkins.save_answer(
-        deps.db, deps.catalogue, user_id, tap.session_id, tap.checkin(), now
+        deps.db, deps.catalogue, chat.user_id, tap.session_id, tap.checkin(), now
     )
     if saved.progression is None:
         return Reply(answer=REFUSALS.get(saved.status, ct.BAD_BUTTON))
@@ -82,21 +108,22 @@ async def _save(deps: BotData, user_id: int, tap: Tap, head: str) -> Reply:
         deload=result.deload, reminder=saved.reminder, zone=saved.timezone, now=now
     )
     text = ct.changes(result.reasons, safety=result.safety, again=saved.again, next_line=next_line)
-    return Reply(edit=edit, send=(Screen(text),))
+    return await _show(deps, chat, tap.session_id, edit, Screen(text))
 
 
-async def on_tap(deps: BotData, user_id: int, data: str, shown: str) -> Reply:
+async def on_tap(deps: BotData, chat: Chat, data: str, shown: str) -> Reply:
     """Handle a check-in button (pain, an area, that's all, the side, no note) on `shown`."""
     tap = parse_tap(data)
     if tap is None:
         return Reply(answer=ct.BAD_BUTTON, alert=True)
-    head = ct.head_of(shown)
+    head, user_id = ct.head_of(shown), chat.user_id
     if tap.kind == NO_NOTE:
         await checkins.skip_note(deps.db, user_id, tap.session_id)
         text = shown.replace(ct.NOTE_PROMPT, ct.NO_NOTE_DONE) or ct.NO_NOTE_DONE
-        return Reply(answer=ct.NO_NOTE_DONE, edit=Screen(text))
+        reply = await _show(deps, chat, tap.session_id, Screen(text))
+        return reply.plus(Reply(answer=ct.NO_NOTE_DONE))
     if tap.kind == SIDE:
-        return await _save(deps, user_id, tap, head)
+        return await _save(deps, chat, tap, head)
     now = deps.clock()
     if tap.kind in (PAIN, AREAS_DONE):
         # Store the answers so far at once: a pain of 8 must count even if nothing follows.
@@ -108,7 +135,7 @@ async def on_tap(deps: BotData, user_id: int, data: str, shown: str) -> Reply:
         status = (await checkins.check_tap(deps.db, user_id, tap.session_id, now)).status
     if status not in (checkins.OPEN, checkins.REANSWER):
         return Reply(answer=REFUSALS.get(status, ct.BAD_BUTTON))
-    return Reply(edit=kb.next_question(tap, head))
+    return await _show(deps, chat, tap.session_id, kb.next_question(tap, head))
 
 
 async def typed_note(deps: BotData, user_id: int, awaited: Awaited, text: str) -> Reply:

@@ -28,8 +28,7 @@ async def on_button(update: Update, context: BandCoachContext) -> None:
     query = update.callback_query
     assert query is not None
     shown: str = getattr(query.message, "text", None) or ""  # None if the message is too old
-    user_id = chat_of(update).user_id
-    reply = await checkin_taps.on_tap(context.bot_data, user_id, data_of(update), shown)
+    reply = await checkin_taps.on_tap(context.bot_data, chat_of(update), data_of(update), shown)
     await context.delivery.reply(update, reply)
 
 

@@ -269,3 +269,18 @@ async def test_a_member_who_blocks_the_bot_mid_rest_is_stopped_once_and_quietly(
     blocked = [r for r in caplog.records if "blocked the bot" in r.getMessage()]
     assert len(blocked) == 1 and blocked[0].levelno == logging.INFO
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+async def test_a_check_in_answer_whose_edit_fails_still_shows_the_next_question(
+    fake: FakeTelegram, user: FakeUser, app: BandCoachApp, clock: ManualClock
+) -> None:
+    await begin(user, "upper", "✓ 2 (suggested)")
+    await user.tap(t.STOP_LABEL)
+    summary = user.last_message()
+    fake.go_offline()
+    await user.tap("3")
+    await converge_for(app, clock, 8)  # longer than a one-off reply's retries
+    fake.go_online()
+    await converge_for(app, clock, 5)
+    assert shows(fake, user, summary.message_id, "Where do you feel it?")
+    assert no_apology(fake, user)
