@@ -8,7 +8,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.coaching import texts
-from bot.coaching.onboarding_keyboards import onboarding_keyboard, settings_menu
+from bot.coaching.onboarding_keyboards import (
+    KEEP,
+    MenuTap,
+    OnboardingTap,
+    onboarding_keyboard,
+    settings_menu,
+)
 from bot.coaching.profile import (
     BANDS,
     COMMON_TIMEZONES,
@@ -154,11 +160,12 @@ async def apply(
 
 async def on_button(deps: BotData, user_id: int, data: str) -> Reply:
     """Handle a tap on an onboarding choice, rejecting stale and forged buttons."""
-    _, step, value = [*data.split(":", 2), "", ""][:3]
-    values = values_for(step, value) if step in texts.ONBOARDING_STEPS else None
-    if values is None:
+    tap = OnboardingTap.parse(data)
+    valid = tap is not None and tap.step in texts.ONBOARDING_STEPS
+    values = values_for(tap.step, tap.value) if tap is not None and valid else None
+    if tap is None or values is None:
         return Reply(answer=texts.UNKNOWN_BUTTON, alert=True)
-    screen = await apply(deps, user_id, step, values, preset_key=value)
+    screen = await apply(deps, user_id, tap.step, values, preset_key=tap.value)
     if screen is not None:
         return Reply(edit=screen)
     async with deps.db.read() as session:
@@ -174,11 +181,11 @@ async def on_button(deps: BotData, user_id: int, data: str) -> Reply:
 
 async def on_settings_menu(deps: BotData, user_id: int, data: str) -> Reply:
     """Handle 'Change settings' or 'Keep as is' after a repeated /start."""
-    action = data.partition(":")[2]
-    if action == "keep":
-        return Reply(edit=Screen(texts.KEPT))
-    if action != "change":
+    tap = MenuTap.parse(data)
+    if tap is None:
         return Reply(answer=texts.UNKNOWN_BUTTON, alert=True)
+    if tap.action == KEEP:
+        return Reply(edit=Screen(texts.KEPT))
     async with deps.db.write() as session:
         user = await repo.get_user(session, user_id)
         if user is None:

@@ -131,13 +131,13 @@ def _valid(action: str, arg: str) -> bool:
 
 async def on_settings(deps: BotData, user_id: int, data: str) -> Reply:
     """Handle a tap in the /reminders menu (rs:…), refusing unknown or forged data."""
-    _, action, arg = [*data.split(":", 2), "", ""][:3]
+    tap = kb.SettingsTap.parse(data)
     user = await onboarded(deps, user_id)
     if user is None:
         return need_start(True)
-    if not _valid(action, arg):
+    if tap is None or not _valid(tap.action, tap.arg):
         return Reply(answer=texts.UNKNOWN_BUTTON, alert=True)
-    return Reply(edit=await _settings_action(deps, user, action, arg))
+    return Reply(edit=await _settings_action(deps, user, tap.action, tap.arg))
 
 
 async def _settings_action(deps: BotData, user: User, action: str, arg: str) -> Screen:
@@ -199,13 +199,13 @@ async def location(deps: BotData, user_id: int, latitude: float, longitude: floa
 
 async def on_nudge(deps: BotData, user_id: int, data: str) -> Reply:
     """Handle Start now / Snooze 1 h / Skip today on a reminder, checked against its slot."""
-    _, action, raw_id = [*data.split(":", 2), "", ""][:3]
+    tap = kb.NudgeTap.parse(data)
     async with deps.db.read() as session:
-        valid_id = raw_id.isdigit() and len(raw_id) <= 18  # fits a BIGINT
-        slot = await store.get_slot(session, int(raw_id)) if valid_id else None
+        slot = await store.get_slot(session, tap.slot_id) if tap is not None else None
         user = await repo.get_user(session, user_id)
-    if slot is None or user is None or slot.user_id != user.id or action not in kb.NUDGE_ACTIONS:
+    if tap is None or slot is None or user is None or slot.user_id != user.id:
         return Reply(answer=texts.UNKNOWN_BUTTON, alert=True)
+    action = tap.action
     done, due = await _apply_nudge(deps, action, slot.id, user.id)
     if not done:
         return Reply(answer=rt.ALREADY_HANDLED)

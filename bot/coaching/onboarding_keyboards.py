@@ -3,18 +3,55 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from bot.coaching.profile import BAND_LABELS, BANDS, GOALS, NO_BAND, SCHEDULE_PRESETS
 from bot.coaching.screen import Button, Keyboard, keyboard, rows_of
 
 ONBOARDING = "ob"
 SETTINGS_MENU = "st"
+CHANGE, KEEP = "change", "keep"
+
+
+@dataclass(frozen=True)
+class OnboardingTap:
+    """A tap on an onboarding choice: ob:<step>:<value>."""
+
+    step: str
+    value: str
+
+    def encode(self) -> str:
+        """Return the callback data."""
+        return f"{ONBOARDING}:{self.step}:{self.value}"
+
+    @classmethod
+    def parse(cls, data: str) -> OnboardingTap | None:
+        """Return the tap in callback data (its value unchecked), or None if malformed."""
+        prefix, step, value = [*data.split(":", 2), "", ""][:3]
+        return cls(step, value) if prefix == ONBOARDING and step and value else None
+
+
+@dataclass(frozen=True)
+class MenuTap:
+    """A tap on the returning member's menu: st:change or st:keep."""
+
+    action: str
+
+    def encode(self) -> str:
+        """Return the callback data."""
+        return f"{SETTINGS_MENU}:{self.action}"
+
+    @classmethod
+    def parse(cls, data: str) -> MenuTap | None:
+        """Return the tap in callback data, or None if it is not one this version makes."""
+        prefix, _, action = data.partition(":")
+        return cls(action) if prefix == SETTINGS_MENU and action in (CHANGE, KEEP) else None
 
 
 def _choice(step: str, value: str, label: str, current: str | None) -> Button:
     """Return one onboarding choice button, ticked when it is the current value."""
     text = f"✓ {label}" if value == current else label
-    return Button(text, f"{ONBOARDING}:{step}:{value}")
+    return Button(text, OnboardingTap(step, value).encode())
 
 
 def onboarding_keyboard(
@@ -48,7 +85,7 @@ def settings_menu() -> Keyboard:
     """Return the choice offered to a returning user on /start."""
     return keyboard(
         [
-            [Button("Change settings", f"{SETTINGS_MENU}:change")],
-            [Button("Keep as is", f"{SETTINGS_MENU}:keep")],
+            [Button("Change settings", MenuTap(CHANGE).encode())],
+            [Button("Keep as is", MenuTap(KEEP).encode())],
         ]
     )
