@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 from sqlalchemy import select
 
 from bot.clock import ManualClock
@@ -72,3 +75,10 @@ def edits_of(fake: FakeTelegram, message_id: int) -> list[str]:
         for c in fake.calls_to("editMessageText")
         if c.ok and int(c.params["message_id"]) == message_id
     ]
+
+
+def only_record(caplog: pytest.LogCaptureFixture, needle: str) -> logging.LogRecord:
+    """Return the one log record whose message contains `needle` (failing if not exactly one)."""
+    found = [r for r in caplog.records if needle in r.getMessage()]
+    assert len(found) == 1, [r.getMessage() for r in found]
+    return found[0]

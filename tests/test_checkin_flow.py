@@ -23,8 +23,9 @@ from bot.fake_telegram import FakeTelegram, FakeUser, fake_request
 from bot.reminders import JOB_NAME, dispatch_due
 from bot.warmup_timers import fire_due_timers
 from storage.db import Database
-from storage.models import PainCheckin, ReminderSlot, User, WorkoutSession
+from storage.models import PainCheckin, ReminderSlot, User
 from tests.conftest import make_settings
+from tests.flows import current
 
 CAT = load_catalogue()
 UPPER_UP = (
@@ -69,19 +70,6 @@ async def finish(user: FakeUser) -> None:
     while "Warm-up complete" not in user.last_message().text:
         rest = user.last_message().text.startswith("⏸ Rest")
         await user.tap(t.SKIP_REST_LABEL if rest else t.DONE_LABEL)
-
-
-async def newest(db: Database, user_id: int) -> WorkoutSession:
-    """Return the user's newest session."""
-    async with db.read() as session:
-        return (
-            await session.execute(
-                select(WorkoutSession)
-                .where(WorkoutSession.user_id == user_id)
-                .order_by(WorkoutSession.id.desc())
-                .limit(1)
-            )
-        ).scalar_one()
 
 
 async def checkins(db: Database) -> list[PainCheckin]:
@@ -132,7 +120,7 @@ async def test_session_then_check_in_then_the_change_message_then_new_targets(
     saved = user.fake.find_message(user.chat_id, summary.message_id)
     assert saved.text.endswith(f"Check-in saved: pain 0/10 · sides the same.\n\n{ct.NOTE_PROMPT}")
     [row] = await checkins(app_db)
-    session_row = await newest(app_db, user.user_id)
+    session_row = await current(app_db, user.user_id)
     assert (row.session_id, row.pain, row.areas, row.weaker_side, row.note) == (
         session_row.id, 0, "", "same", None,
     )  # fmt: skip
@@ -375,7 +363,7 @@ async def test_double_stale_and_forged_taps_change_nothing(
 ) -> None:
     await onboard(user)
     await start(user, "upper")
-    running = await newest(app_db, user.user_id)
+    running = await current(app_db, user.user_id)
     await user.tap_data(f"ci:{running.id}:p3")
     assert user.last_answer() == ct.FINISH_FIRST
     await finish(user)
@@ -499,7 +487,7 @@ async def test_a_chosen_move_progresses_and_plan_shows_every_move_to_pick(
     first = user.last_message().text
     assert "Lateral walks · left side" in first and "12 steps · green band" in first
     await finish(user)
-    row = await newest(app_db, user.user_id)
+    row = await current(app_db, user.user_id)
     assert [(p["exercise"], p["side"], p["target"]) for p in row.plan["steps"]] == [
         ("lateral_walks", "left", 12),
         ("lateral_walks", "right", 12),
@@ -535,7 +523,7 @@ async def test_follow_up_is_sent_once_after_an_abandoned_session(
     await user.tap(t.DONE_LABEL)
     clock.advance(timedelta(hours=2, seconds=30))
     await fire_due_timers(app.bot_data, clock())  # the idle sweep closes it as abandoned
-    assert (await newest(app_db, user.user_id)).status == "abandoned"
+    assert (await current(app_db, user.user_id)).status == "abandoned"
     await dispatch_due(app.bot_data, clock())
     assert await followup_count(fake, user) == 1
     message = user.last_message()

@@ -19,7 +19,7 @@ from bot.warmups import Chat, on_tap
 from storage import repositories as repo
 from storage.db import Database
 from tests.conftest import HandlerErrors, running_app
-from tests.flows import CAT, begin, current, edits_of, logged, onboard, tick
+from tests.flows import CAT, begin, current, edits_of, logged, onboard, only_record, tick
 
 
 async def converge_for(app: BandCoachApp, clock: ManualClock, seconds: int) -> None:
@@ -27,6 +27,18 @@ async def converge_for(app: BandCoachApp, clock: ManualClock, seconds: int) -> N
     for _ in range(seconds):
         clock.advance(1)
         await app.bot_data.delivery.converge()
+
+
+async def caught_up(
+    app: BandCoachApp, clock: ManualClock, user: FakeUser, message_id: int, needle: str
+) -> int:
+    """Run the delivery job once a second until the message shows `needle`; return seconds."""
+    seconds = 0
+    while not shows(user.fake, user, message_id, needle):
+        assert seconds < 5, f"{needle!r} was not shown within 5 s"
+        await converge_for(app, clock, 1)
+        seconds += 1
+    return seconds
 
 
 def shows(fake: FakeTelegram, user: FakeUser, message_id: int, needle: str) -> bool:
@@ -69,11 +81,7 @@ async def test_a_failed_reply_after_done_catches_up_without_an_apology(
     assert len(await logged(app_db, row.id)) == 1 and row.position == 1
     assert handler_errors.errors == [] and no_apology(fake, user)
     assert user.last_answer() == "In-fronts / behinds: ✅ 10 reps"
-    seconds = 0
-    while not shows(fake, user, step.message_id, "⏸ Rest"):
-        assert seconds < 5, f"the rest was not shown within 5 s ({fault})"
-        await converge_for(app, clock, 1)
-        seconds += 1
+    await caught_up(app, clock, user, step.message_id, "⏸ Rest")
     assert len(await logged(app_db, row.id)) == 1
     assert len(fake.calls_to("sendMessage")) == sends  # the step's own message was edited
 
@@ -93,11 +101,7 @@ async def test_a_ten_second_outage_after_done_is_caught_up_within_5_s(
     await converge_for(app, clock, 10)
     assert not shows(fake, user, step.message_id, "⏸ Rest")
     fake.go_online()
-    seconds = 0
-    while not shows(fake, user, step.message_id, "⏸ Rest"):
-        assert seconds < 5, "the rest was not shown within 5 s of Telegram answering again"
-        await converge_for(app, clock, 1)
-        seconds += 1
+    await caught_up(app, clock, user, step.message_id, "⏸ Rest")
     row = await current(app_db, user.user_id)
     assert len(await logged(app_db, row.id)) == 1
     assert handler_errors.errors == [] and no_apology(fake, user)
@@ -114,9 +118,8 @@ async def test_a_rest_that_ends_during_an_outage_shows_the_step_once_telegram_an
         await tick(app, clock, 1)  # the rest runs out while nothing reaches Telegram
     assert shows(fake, user, step.message_id, "⏸ Rest")
     fake.go_online()
-    await converge_for(app, clock, 5)
-    assert shows(fake, user, step.message_id, "Pull-aparts")
-    assert shows(fake, user, step.message_id, "step 2/3")
+    await caught_up(app, clock, user, step.message_id, "step 2/3")
+    assert shows(fake, user, step.message_id, "💪 Pull-aparts")
 
 
 async def test_a_process_killed_between_commit_and_send_shows_the_step_after_restart(
@@ -266,8 +269,7 @@ async def test_a_member_who_blocks_the_bot_mid_rest_is_stopped_once_and_quietly(
     async with app_db.read() as session:
         member = await repo.get_user(session, user.user_id)
     assert member is not None and member.is_active is False
-    blocked = [r for r in caplog.records if "blocked the bot" in r.getMessage()]
-    assert len(blocked) == 1 and blocked[0].levelno == logging.INFO
+    assert only_record(caplog, "blocked the bot").levelno == logging.INFO
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
@@ -281,6 +283,5 @@ async def test_a_check_in_answer_whose_edit_fails_still_shows_the_next_question(
     await user.tap("3")
     await converge_for(app, clock, 8)  # longer than a one-off reply's retries
     fake.go_online()
-    await converge_for(app, clock, 5)
-    assert shows(fake, user, summary.message_id, "Where do you feel it?")
+    await caught_up(app, clock, user, summary.message_id, "Where do you feel it?")
     assert no_apology(fake, user)

@@ -14,6 +14,7 @@ from bot.fake_telegram import FakeTelegram, FakeUser
 from storage import repositories as repo
 from storage.db import Database
 from tests.conftest import HandlerErrors
+from tests.flows import only_record
 
 
 async def stored(db: Database, user_id: int) -> tuple[object, object]:
@@ -268,8 +269,7 @@ async def test_user_who_blocks_mid_reply_is_marked_inactive_once(
     assert handler_errors.errors == []
     row, _ = await stored(app_db, user.user_id)
     assert row.is_active is False and row.band == "green"
-    blocked = [r for r in caplog.records if "blocked the bot" in r.getMessage()]
-    assert len(blocked) == 1 and blocked[0].levelno == logging.INFO
+    assert only_record(caplog, "blocked the bot").levelno == logging.INFO
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
