@@ -14,11 +14,10 @@ from bot.coaching import checkin_texts as ct
 from bot.coaching import texts
 from bot.coaching.checkin import AREAS_DONE, NO_NOTE, PAIN, SIDE, Tap, parse_note, parse_tap
 from bot.coaching.reminder_texts import local_date
-from bot.coaching.screen import Reply, Screen
+from bot.coaching.screen import Chat, Reply, Screen
 from bot.coaching.states import Awaited
 from bot.context import BotData
 from bot.delivery import Lane
-from bot.warmups import Chat
 from storage import live_messages as live
 from storage import repositories as repo
 from storage.models import User

@@ -9,13 +9,13 @@ from bot.coaching import session_keyboards as kb
 from bot.coaching import session_texts as t
 from bot.coaching import setup
 from bot.coaching.profile import BANDS
-from bot.coaching.screen import Reply, Screen
+from bot.coaching.screen import Chat, Reply, Screen
 from bot.coaching.session import ABANDON_AFTER, ABANDONED, Plan, ordered_routines
 from bot.coaching.session_screens import INTRO_KEY
 from bot.coaching.setup import SetupTap, moves_of, parse_setup, pick_allowed, remembered_mask
 from bot.coaching.states import Awaited, Awaiting
 from bot.context import BotData
-from bot.warmups import Chat, close, show
+from bot.warmups import close, show
 from storage import repositories as repo
 from storage import sessions as store
 from storage.db import Database
@@ -109,7 +109,7 @@ async def begin(deps: BotData, chat: Chat, tap: SetupTap) -> Reply:
         await progress.keep_start(session, chat.user_id, start, now)
         shown = await show(session, deps, row, chat.chat_id, now, message_id=chat.message_id,
                            new_message=chat.message_id is None)  # fmt: skip
-    return Reply(live=() if shown is None else (shown,))
+    return Reply(live=shown)
 
 
 async def _resume_or_abandon(deps: BotData, chat: Chat, tap: SetupTap) -> Reply:
@@ -133,7 +133,7 @@ async def _resume_or_abandon(deps: BotData, chat: Chat, tap: SetupTap) -> Reply:
         shown = await show(session, deps, row, chat.chat_id, now, new_message=True)
     plan = Plan.from_json(row.plan)
     resumed = Screen(t.RESUMING.format(where=t.where(plan.routine_name, plan.steps[row.position])))
-    return Reply(edit=resumed, live=() if shown is None else (shown,))
+    return Reply(edit=resumed, live=shown)
 
 
 async def on_setup(deps: BotData, chat: Chat, data: str) -> Reply:

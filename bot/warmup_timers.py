@@ -27,7 +27,7 @@ from bot.coaching.session import (
 )
 from bot.context import BotData
 from bot.delivery import Lane
-from bot.warmups import Shown, _ids, log_set, show
+from bot.warmups import Shown, log_set, show
 from storage import reminders as followups
 from storage import sessions as store
 from storage.models import WorkoutSession
@@ -68,7 +68,7 @@ async def _advance(deps: BotData, row: WorkoutSession, chat_id: int, now: dateti
             return ()
         row.phase, row.timer_due_at = new_phase, None if to_step else tick.next_due
         lane = Lane.TIMER if to_step else Lane.TICK
-        return _ids(await show(session, deps, row, chat_id, now, lane=lane))
+        return await show(session, deps, row, chat_id, now, lane=lane)
 
 
 async def _sweep_idle(deps: BotData, now: datetime) -> None:

@@ -9,7 +9,6 @@ conditional updates, so double taps, stale buttons and two bot processes never l
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.coaching import session_texts as t
 from bot.coaching.checkin import followup_due
 from bot.coaching.guards import Refusal, SessionFacts, refusal_for
-from bot.coaching.screen import Reply, Screen
+from bot.coaching.screen import Chat, Reply, Screen
 from bot.coaching.session import (
     COMPLETED,
     DONE,
@@ -59,20 +58,6 @@ REFUSALS: dict[Refusal, str] = {
 Shown = tuple[int, ...]  # the live messages a change wrote, for delivery to push
 
 
-def _ids(live_id: int | None) -> Shown:
-    """Return a live-message id (None when the screen did not change) as a tuple."""
-    return () if live_id is None else (live_id,)
-
-
-@dataclass(frozen=True)
-class Chat:
-    """Who acted, in which chat, and on which message (for a tap)."""
-
-    user_id: int
-    chat_id: int
-    message_id: int | None = None
-
-
 def live_key(session_id: int) -> str:
     """Return the live-message key of a session."""
     return f"ws{session_id}"
@@ -97,14 +82,17 @@ async def show(
     *,
     screen: Screen | None = None,
     lane: Lane = Lane.REPLY,
-    **where: int | bool | None,
-) -> int | None:
+    message_id: int | None = None,
+    new_message: bool = False,
+) -> Shown:
     """Write what the session's live message shows now (its current state, or `screen`)."""
     shown = screen or session_screen(deps.catalogue, state_of(row), now)
-    return await live.put(
+    live_id = await live.put(
         session, user_id=row.user_id, chat_id=chat_id, key=live_key(row.id),
-        screen=shown.to_json(), lane=lane, now=now, **where,  # type: ignore[arg-type]
+        screen=shown.to_json(), lane=lane, now=now, message_id=message_id,
+        new_message=new_message,
     )  # fmt: skip
+    return () if live_id is None else (live_id,)
 
 
 async def end_screen(
@@ -160,8 +148,8 @@ async def log_set(
         if nxt.finished:
             await followups.schedule_followup(session, row.user_id, row.id, followup_due(now), now)
             screen = await end_screen(session, row, now, finished=True)
-            return _ids(await show(session, deps, row, chat_id, now, screen=screen, lane=lane,
-                                   new_message=new_message))  # fmt: skip
+            return await show(session, deps, row, chat_id, now, screen=screen, lane=lane,
+                                   new_message=new_message)  # fmt: skip
         awaited = Awaited(Awaiting.SESSION, row.id).encode()
         await repo.set_awaiting(session, row.user_id, awaited)
         row.position, row.phase, row.timer_due_at = nxt.position, nxt.phase, nxt.timer_due_at
@@ -169,9 +157,8 @@ async def log_set(
         if lane is not Lane.REPLY:  # no tap, so no toast: the screen says what was logged
             logged = t.logged_line(step, outcome, actual)
             screen = Screen(f"{screen.text}\n\n{logged}", screen.keyboard)
-        shown = await show(session, deps, row, chat_id, now, screen=screen, lane=lane,
-                           new_message=new_message)  # fmt: skip
-        return _ids(shown)
+        return await show(session, deps, row, chat_id, now, screen=screen, lane=lane,
+                          new_message=new_message)  # fmt: skip
 
 
 async def change_phase(
@@ -192,7 +179,7 @@ async def change_phase(
             return None
         await repo.set_awaiting(session, row.user_id, awaited.encode())
         row.phase, row.timer_due_at = phase, due
-        return _ids(await show(session, deps, row, chat_id, now))
+        return await show(session, deps, row, chat_id, now)
 
 
 async def stop(deps: BotData, row: WorkoutSession, chat_id: int) -> Shown | None:
@@ -202,7 +189,7 @@ async def stop(deps: BotData, row: WorkoutSession, chat_id: int) -> Shown | None
         if not await close(session, row, STOPPED, now):
             return None
         screen = await end_screen(session, row, now, finished=False)
-        return _ids(await show(session, deps, row, chat_id, now, screen=screen))
+        return await show(session, deps, row, chat_id, now, screen=screen)
 
 
 # ---------------------------------------------------------------- taps

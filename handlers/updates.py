@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.warmups import Chat
+from bot.coaching.screen import Chat
 
 
 def chat_of(update: Update) -> Chat:

@@ -10,12 +10,12 @@ import pytest
 from bot.clock import ManualClock
 from bot.coaching import session_texts as t
 from bot.coaching import texts
-from bot.coaching.screen import Screen
+from bot.coaching.screen import Chat, Screen
 from bot.config import to_async_url
 from bot.context import BandCoachApp
 from bot.delivery import Lane
 from bot.fake_telegram import FakeTelegram, FakeUser
-from bot.warmups import Chat, on_tap
+from bot.warmups import on_tap
 from storage import repositories as repo
 from storage.db import Database
 from tests.conftest import HandlerErrors, running_app

@@ -59,6 +59,15 @@ class Screen:
 
 
 @dataclass(frozen=True)
+class Chat:
+    """Who acted, in which chat, and on which message (for a button tap)."""
+
+    user_id: int
+    chat_id: int
+    message_id: int | None = None
+
+
+@dataclass(frozen=True)
 class Reply:
     """What an update should show: a toast on the tapped button, edits, new messages.
 
