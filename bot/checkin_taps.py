@@ -72,7 +72,22 @@ async def plan(deps: BotData, user_id: int) -> Reply:
 async def _show(
     deps: BotData, chat: Chat, session_id: int, screen: Screen, changes: Screen | None = None
 ) -> Reply:
-    """Keep the tapped check-in message (and a new message of changes) up to date."""
+    """Keep the tapped check-in message (and a new message of changes) up to date.
+
+    The answer is already saved, so if the database fails now the screens are shown once,
+    best effort, rather than reporting a failure for a change that committed.
+    """
+    try:
+        return await _keep(deps, chat, session_id, screen, changes)
+    except Exception as exc:
+        await deps.alerts.failed(exc, where="check-in screens")
+        return Reply(edit=screen, send=() if changes is None else (changes,))
+
+
+async def _keep(
+    deps: BotData, chat: Chat, session_id: int, screen: Screen, changes: Screen | None
+) -> Reply:
+    """Write the check-in's live messages in one transaction."""
     now = deps.clock()
     async with deps.db.write() as session:
         ids = [

@@ -285,3 +285,18 @@ async def test_a_check_in_answer_whose_edit_fails_still_shows_the_next_question(
     fake.go_online()
     await caught_up(app, clock, user, summary.message_id, "Where do you feel it?")
     assert no_apology(fake, user)
+
+
+async def test_a_new_message_that_keeps_timing_out_is_sent_at_most_twice(
+    fake: FakeTelegram, user: FakeUser, app: BandCoachApp, clock: ManualClock
+) -> None:
+    await begin(user, "upper", "✓ 2 (suggested)")
+    await user.send("/warmup")
+    sends = len(fake.calls_to("sendMessage"))
+    # Telegram delivers every send but the bot never hears back.
+    fake.timeout_next("sendMessage", delivered=True, times=10)
+    await user.tap(t.RESUME)
+    await converge_for(app, clock, 10)
+    copies = [c for c in fake.calls_to("sendMessage")[sends:] if c.ok]
+    assert len(copies) == 2  # the first try and one retry: at most one duplicate
+    assert all("step 1/3" in str(c.params["text"]) for c in copies)
