@@ -14,10 +14,10 @@ import functools
 import logging
 import re
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import asyncpg.exceptions
 import sqlalchemy.exc
@@ -328,7 +328,7 @@ def guarded(
     alerts: Alerts | Callable[[Ctx], Alerts | None],
     where: str,
     job: Callable[[Ctx], Awaitable[None]],
-) -> Callable[[Ctx], Awaitable[None]]:
+) -> Callable[[Ctx], Coroutine[Any, Any, None]]:
     """Wrap a job callback so its failures go to Alerts (not raised) and successes recover."""
 
     @functools.wraps(job)

@@ -228,7 +228,7 @@ async def on_tap(deps: BotData, chat: Chat, data: str) -> Reply:
     refusal = refusal_for(_facts(row, chat.user_id), tap)
     if refusal is not None or row is None:
         return Reply(answer=REFUSALS[refusal or Refusal.UNKNOWN])
-    step = step_of(row)
+    step = step_of(row)  # the guard passed, so the session is active at a real step
     shown = await _apply(deps, row, chat, tap)
     if shown is None:  # another tap or process got there first
         return Reply(answer=t.STEP_DONE)
@@ -244,12 +244,13 @@ def _facts(row: WorkoutSession | None, user_id: int) -> SessionFacts | None:
     """Return what the guard table needs about a session, seen by this user."""
     if row is None:
         return None
+    step = Plan.from_json(row.plan).step(row.position)  # None once the session has finished
     return SessionFacts(
         owner=row.user_id == user_id,
         status=row.status,
         position=row.position,
         phase=row.phase,
-        timed=step_of(row).timed,
+        timed=step is not None and step.timed,
     )
 
 

@@ -584,3 +584,19 @@ async def test_timers_missed_during_downtime_jump_to_the_step_without_a_burst(
         assert latest.message_id == rest.message_id and "Pull-aparts" in latest.text
     row = await current(app_db, user.user_id)
     assert (row.position, row.phase, row.timer_due_at) == (1, "step", None)
+
+
+async def test_a_second_tap_on_the_last_done_says_the_session_ended(
+    user: FakeUser, app_db: Database
+) -> None:
+    await begin(user, "quick")
+    row = await current(app_db, user.user_id)
+    for _ in range(len(row.plan["steps"]) - 1):
+        await user.tap(t.DONE_LABEL)
+    last = user.last_message()
+    done = user.button_data(t.DONE_LABEL)
+    await user.tap(t.DONE_LABEL)
+    assert "Warm-up complete!" in user.last_message().text
+    await user.tap_data(done, message_id=last.message_id)
+    assert user.last_answer() == t.SESSION_ENDED
+    assert len(await logged(app_db, row.id)) == len(row.plan["steps"])

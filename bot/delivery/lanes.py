@@ -43,8 +43,8 @@ class LaneLimiter:
 
     async def acquire(self, lane: Lane) -> bool:
         """Wait for this call's turn; False (at once) for a tick that would have to wait."""
-        if lane is Lane.TICK and (self._waiting or not self._limiter.has_capacity()):
-            self.dropped += 1
+        if lane is Lane.TICK and not self._limiter.has_capacity(len(self._waiting) + 1):
+            self.dropped += 1  # the budget is short: the next tick supersedes this one
             return False
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._waiting, (int(lane), next(self._order), future))
@@ -55,13 +55,21 @@ class LaneLimiter:
 
     async def _run(self) -> None:
         """Hand out tokens, one at a time, to the most urgent waiter."""
-        while self._waiting:
-            await self._limiter.acquire()
+        try:
             while self._waiting:
-                _, _, future = heapq.heappop(self._waiting)
-                if not future.done():  # a cancelled waiter gives its turn to the next one
-                    future.set_result(None)
-                    break
+                await self._limiter.acquire()
+                while self._waiting:
+                    _, _, future = heapq.heappop(self._waiting)
+                    if not future.done():  # a cancelled waiter gives its turn to the next one
+                        future.set_result(None)
+                        break
+        except BaseException as exc:  # never leave a waiter hanging
+            for _, _, future in self._waiting:
+                if not future.done():
+                    future.set_exception(RuntimeError(f"delivery lanes stopped: {exc!r}"))
+            self._waiting.clear()
+            if not isinstance(exc, asyncio.CancelledError):
+                raise
 
     async def close(self) -> None:
         """Stop the pump (at shutdown)."""
