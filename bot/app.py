@@ -59,7 +59,7 @@ async def post_init(app: BandCoachApp) -> None:
 
 async def post_shutdown(app: BandCoachApp) -> None:
     """Stop the delivery lanes and close the database pool."""
-    await app.bot_data.delivery.limiter.close()
+    await app.bot_data.delivery.close()
     await app.bot_data.db.dispose()
 
 
@@ -81,6 +81,7 @@ def _assemble(app: BandCoachApp, settings: Settings, clock: Clock, catalogue: Ca
         app.bot, deps.db, clock, limiter,
         sleep=lambda seconds: deps.sleep(seconds),
         on_failure=lambda exc, where: deps.alerts.failed(exc, where=where),
+        on_success=lambda where: deps.alerts.succeeded(where),
     )  # fmt: skip
 
 

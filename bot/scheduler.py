@@ -14,19 +14,21 @@ from bot import reminders
 from bot.alerts import guarded
 from bot.clock import clock_speed
 from bot.context import BandCoachApp, BandCoachContext
-from bot.warmup_timers import fire_due_timers
+from bot.warmup_timers import advance_timers
 
 logger = logging.getLogger(__name__)
 
 
 async def timers_job(context: BandCoachContext) -> None:
-    """Advance the session countdowns and rests that are due now."""
-    await fire_due_timers(context.bot_data, context.clock())
+    """Advance the session countdowns and rests that are due now; push their screens after."""
+    run = await advance_timers(context.bot_data, context.clock())
+    context.delivery.push_soon(run.shown)  # the job never waits on Telegram
+    run.raise_first()
 
 
 async def delivery_job(context: BandCoachContext) -> None:
-    """Retry the live messages Telegram has not confirmed yet, once their retry is due."""
-    await context.delivery.converge()
+    """Retry the live messages Telegram has not confirmed yet (in the background)."""
+    context.delivery.converge_soon()  # reports its own failures and recoveries
 
 
 def schedule_jobs(app: BandCoachApp) -> None:
@@ -41,9 +43,7 @@ def schedule_jobs(app: BandCoachApp) -> None:
     app.job_queue.run_repeating(
         guarded(alerts, "timers", timers_job), tick, first=tick, name="session-timers"
     )
-    app.job_queue.run_repeating(
-        guarded(alerts, "delivery", delivery_job), tick, first=tick, name="delivery"
-    )
+    app.job_queue.run_repeating(delivery_job, tick, first=tick, name="delivery")
     # Reminder nudges and snoozes; first=0 also runs it at start-up for the grace rule.
     app.job_queue.run_repeating(
         guarded(alerts, "reminders", reminders.reminder_job),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.clock import clock_speed
@@ -84,8 +85,22 @@ async def _sweep_idle(deps: BotData, now: datetime) -> None:
         logger.info("Closed %d idle session(s) as abandoned", closed)
 
 
-async def advance_timers(deps: BotData, now: datetime) -> tuple[int, Shown]:
-    """Advance every session whose timer is due at `now`; return how many, and what changed."""
+@dataclass(frozen=True)
+class TimerRun:
+    """What one pass of the timer engine did."""
+
+    due: int
+    shown: Shown  # live messages to push
+    failures: tuple[BaseException, ...] = ()
+
+    def raise_first(self) -> None:
+        """Raise the first failure, so the job's (rate-limited) report covers it."""
+        if self.failures:
+            raise self.failures[0]
+
+
+async def advance_timers(deps: BotData, now: datetime) -> TimerRun:
+    """Advance every session whose timer is due at `now`, each on its own."""
     async with deps.timer_lock:
         await _sweep_idle(deps, now)
         async with deps.db.read() as session:
@@ -93,17 +108,13 @@ async def advance_timers(deps: BotData, now: datetime) -> tuple[int, Shown]:
         results = await asyncio.gather(
             *(_advance(deps, row, chat, now) for row, chat in due), return_exceptions=True
         )
-    shown: list[int] = []
-    for (row, _), result in zip(due, results, strict=True):
-        if isinstance(result, BaseException):
-            logger.error("Timer of session %s failed", row.id, exc_info=result)
-        else:
-            shown.extend(result)
-    return len(due), tuple(shown)
+    shown = tuple(i for r in results if not isinstance(r, BaseException) for i in r)
+    return TimerRun(len(due), shown, tuple(r for r in results if isinstance(r, BaseException)))
 
 
 async def fire_due_timers(deps: BotData, now: datetime) -> int:
     """Advance the due timers and bring their messages up to date; return how many were due."""
-    count, shown = await advance_timers(deps, now)
-    await deps.delivery.push(shown)
-    return count
+    run = await advance_timers(deps, now)
+    await deps.delivery.push(run.shown)
+    run.raise_first()
+    return run.due

@@ -19,7 +19,6 @@ from bot.coaching.guards import Refusal, SessionFacts, refusal_for
 from bot.coaching.screen import Chat, Reply, Screen
 from bot.coaching.session import (
     COMPLETED,
-    DONE,
     FEWER,
     SKIPPED,
     STEP,
@@ -83,13 +82,14 @@ async def show(
     screen: Screen | None = None,
     lane: Lane = Lane.REPLY,
     message_id: int | None = None,
+    adopt: int | None = None,
     new_message: bool = False,
 ) -> Shown:
     """Write what the session's live message shows now (its current state, or `screen`)."""
     shown = screen or session_screen(deps.catalogue, state_of(row), now)
     live_id = await live.put(
         session, user_id=row.user_id, chat_id=chat_id, key=live_key(row.id),
-        screen=shown.to_json(), lane=lane, now=now, message_id=message_id,
+        screen=shown.to_json(), lane=lane, now=now, message_id=message_id, adopt=adopt,
         new_message=new_message,
     )  # fmt: skip
     return () if live_id is None else (live_id,)
@@ -126,8 +126,12 @@ async def log_set(
     outcome: str,
     lane: Lane = Lane.REPLY,
     new_message: bool = False,
+    adopt: int | None = None,
 ) -> Shown | None:
-    """Log the set at the session's position and show what follows; None if it moved on."""
+    """Log the set at the session's position and show what follows; None if it moved on.
+
+    `adopt` is the message tapped, taken up if the session lost track of its own.
+    """
     plan = Plan.from_json(row.plan)
     step = plan.steps[row.position]
     nxt = after_set(plan, row.position, now)
@@ -158,7 +162,7 @@ async def log_set(
             logged = t.logged_line(step, outcome, actual)
             screen = Screen(f"{screen.text}\n\n{logged}", screen.keyboard)
         return await show(session, deps, row, chat_id, now, screen=screen, lane=lane,
-                          new_message=new_message)  # fmt: skip
+                          new_message=new_message, adopt=adopt)  # fmt: skip
 
 
 async def change_phase(
@@ -168,6 +172,7 @@ async def change_phase(
     phase: str,
     due: datetime | None,
     awaited: Awaited,
+    adopt: int | None = None,
 ) -> Shown | None:
     """Move the session to a new phase at the same position; None if it had moved on."""
     now = deps.clock()
@@ -179,43 +184,51 @@ async def change_phase(
             return None
         await repo.set_awaiting(session, row.user_id, awaited.encode())
         row.phase, row.timer_due_at = phase, due
-        return await show(session, deps, row, chat_id, now)
+        return await show(session, deps, row, chat_id, now, adopt=adopt)
 
 
-async def stop(deps: BotData, row: WorkoutSession, chat_id: int) -> Shown | None:
+async def stop(
+    deps: BotData, row: WorkoutSession, chat_id: int, adopt: int | None = None
+) -> Shown | None:
     """End the session early and show the summary; None if it had already ended."""
     now = deps.clock()
     async with deps.db.write() as session:
         if not await close(session, row, STOPPED, now):
             return None
         screen = await end_screen(session, row, now, finished=False)
-        return await show(session, deps, row, chat_id, now, screen=screen)
+        return await show(session, deps, row, chat_id, now, screen=screen, adopt=adopt)
 
 
 # ---------------------------------------------------------------- taps
 
 
+def _logged(step: PlanStep, tap: Tap) -> tuple[int, str] | None:
+    """Return (actual, outcome) for a tap that logs a set: Done, a number, or Skip."""
+    if tap.action == "skip":
+        return 0, SKIPPED
+    if tap.action in ("done", "count"):
+        actual = step.target if tap.action == "done" else tap.count or 0
+        return actual, outcome_for(actual, step.target)
+    return None
+
+
 async def _apply(deps: BotData, row: WorkoutSession, chat: Chat, tap: Tap) -> Shown | None:
     """Carry out a tap the guard table allowed; None if the session moved on meanwhile."""
-    step, sid, now = step_of(row), row.id, deps.clock()
-    in_session = Awaited(Awaiting.SESSION, sid)
-    if tap.action == "done":
-        return await log_set(deps, row, chat.chat_id, now, actual=step.target, outcome=DONE)
-    if tap.action == "count":
-        assert tap.count is not None
-        outcome = outcome_for(tap.count, step.target)
-        return await log_set(deps, row, chat.chat_id, now, actual=tap.count, outcome=outcome)
-    if tap.action == "skip":
-        return await log_set(deps, row, chat.chat_id, now, actual=0, outcome=SKIPPED)
+    step, sid, now, at = step_of(row), row.id, deps.clock(), chat.chat_id
+    in_session, adopt = Awaited(Awaiting.SESSION, sid), chat.message_id
+    logged = _logged(step, tap)
+    if logged is not None:
+        actual, outcome = logged
+        return await log_set(deps, row, at, now, actual=actual, outcome=outcome, adopt=adopt)
     if tap.action == "fewer":
         counting = Awaited(Awaiting.COUNT, sid, row.position)
-        return await change_phase(deps, row, chat.chat_id, FEWER, None, counting)
+        return await change_phase(deps, row, at, FEWER, None, counting, adopt)
     if tap.action == "go":
         tick, timer = start_timer(WORK, work_segments(step), now)
-        return await change_phase(deps, row, chat.chat_id, timer.phase, tick.next_due, in_session)
+        return await change_phase(deps, row, at, timer.phase, tick.next_due, in_session, adopt)
     if tap.action in ("back", "skip_rest"):
-        return await change_phase(deps, row, chat.chat_id, STEP, None, in_session)
-    return await stop(deps, row, chat.chat_id)
+        return await change_phase(deps, row, at, STEP, None, in_session, adopt)
+    return await stop(deps, row, at, adopt)
 
 
 async def on_tap(deps: BotData, chat: Chat, data: str) -> Reply:
@@ -232,11 +245,8 @@ async def on_tap(deps: BotData, chat: Chat, data: str) -> Reply:
     shown = await _apply(deps, row, chat, tap)
     if shown is None:  # another tap or process got there first
         return Reply(answer=t.STEP_DONE)
-    answer = None
-    if tap.action in ("done", "count", "skip"):
-        actual = {"done": step.target, "skip": 0}.get(tap.action, tap.count or 0)
-        outcome = SKIPPED if tap.action == "skip" else outcome_for(actual, step.target)
-        answer = t.logged_line(step, outcome, actual)
+    logged = _logged(step, tap)
+    answer = t.logged_line(step, logged[1], logged[0]) if logged is not None else None
     return Reply(answer=answer, live=shown)
 
 

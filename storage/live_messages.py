@@ -19,8 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.db import upsert_insert
 from storage.models import LiveMessage
 
-# The process that wrote a screen pushes it at once; others wait this long before taking over.
-LEASE = timedelta(seconds=5)
+# The process that wrote a screen pushes it at once; others wait this long before taking over
+# (longer than one Bot API call can take, PTB's timeouts and a wait in the lanes included).
+LEASE = timedelta(seconds=20)
+# A new message that timed out twice may have been delivered twice: send no more copies.
+UNSURE_LIMIT = 2
 
 
 @dataclass(frozen=True)
@@ -48,35 +51,58 @@ async def put(
     lane: int,
     now: datetime,
     message_id: int | None = None,
+    adopt: int | None = None,
     new_message: bool = False,
 ) -> int | None:
     """Set the screen a live message should show; return its id if anything is left to push.
 
-    `message_id` adopts an existing message (e.g. the one whose button was tapped);
-    `new_message` moves the screen to a fresh message at the bottom of the chat. An identical
-    screen on the same message changes nothing and returns None.
+    `message_id` puts the screen in that message (the one whose button was tapped); a live
+    message already shown there is reused, whatever its key, so one Telegram message is kept by
+    one row. `adopt` is the message to use only if the row has lost track of its own (a send
+    that timed out). `new_message` moves the screen to a fresh message at the bottom of the
+    chat. An identical screen on the same message changes nothing and returns None.
     """
-    row = await _locked(session, chat_id, key)
+    row = await _in_message(session, chat_id, message_id) or await _locked(session, chat_id, key)
     if row is None:
         await session.execute(
             upsert_insert(session, LiveMessage)
             .values(user_id=user_id, chat_id=chat_id, key=key, screen=screen, version=0,
-                    shown_version=0, lane=lane, attempts=0, unsure_sends=0, updated_at=now)
+                    shown_version=0, send_from=0, lane=lane, attempts=0, unsure_sends=0,
+                    updated_at=now)
             .on_conflict_do_nothing()
         )  # fmt: skip
         row = await _locked(session, chat_id, key)
         assert row is not None
+    if message_id is None and adopt is not None and row.message_id is None:
+        message_id = adopt
     moved = new_message or (message_id is not None and message_id != row.message_id)
     if not moved and row.version > 0 and row.screen == screen:
         return None  # already shown, or already on its way
-    if new_message:
-        row.message_id = None
-    elif message_id is not None:
-        row.message_id = message_id
     row.screen, row.version, row.lane = screen, row.version + 1, lane
-    row.due_at, row.attempts, row.unsure_sends, row.updated_at = now + LEASE, 0, 0, now
+    row.due_at, row.attempts, row.updated_at = now + LEASE, 0, now
+    if new_message:
+        row.message_id, row.send_from, row.unsure_sends = None, row.version, 0
+    elif message_id is not None:
+        row.message_id, row.unsure_sends = message_id, 0
     await session.flush()
     return row.id
+
+
+async def _in_message(
+    session: AsyncSession, chat_id: int, message_id: int | None
+) -> LiveMessage | None:
+    """Return the live message already shown in a Telegram message, locked for update."""
+    if message_id is None:
+        return None
+    result = await session.execute(
+        select(LiveMessage)
+        .where(LiveMessage.chat_id == chat_id, LiveMessage.message_id == message_id)
+        .order_by(LiveMessage.id.desc())
+        .limit(1)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return result.scalar_one_or_none()
 
 
 async def _locked(session: AsyncSession, chat_id: int, key: str) -> LiveMessage | None:
@@ -140,17 +166,23 @@ async def claim_due(
     return [_pending(row) for row in rows]
 
 
-async def confirm(session: AsyncSession, row_id: int, version: int, message_id: int) -> None:
-    """Record that Telegram shows `version` in `message_id`; done unless a newer screen waits."""
+async def confirm(
+    session: AsyncSession, row_id: int, version: int, message_id: int, now: datetime
+) -> None:
+    """Record that Telegram shows `version` in `message_id`; done unless a newer screen waits.
+
+    If a newer version was confirmed first (two pushes crossed), the older one landed last:
+    the row is pushed again so the newest screen ends up on top.
+    """
     newest = LiveMessage.version == version
-    await session.execute(
+    result = await session.execute(
         update(LiveMessage)
         .where(LiveMessage.id == row_id, LiveMessage.shown_version < version)
         .values(
             shown_version=version,
+            # A send of an older screen must not pull a row back into a message it has left.
             message_id=case(
-                (newest | LiveMessage.message_id.is_(None), message_id),
-                else_=LiveMessage.message_id,
+                (LiveMessage.send_from <= version, message_id), else_=LiveMessage.message_id
             ),
             due_at=case((newest, None), else_=LiveMessage.due_at),
             attempts=0,
@@ -158,6 +190,13 @@ async def confirm(session: AsyncSession, row_id: int, version: int, message_id: 
         )
         .execution_options(synchronize_session=False)
     )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        await session.execute(
+            update(LiveMessage)
+            .where(LiveMessage.id == row_id, LiveMessage.shown_version > version)
+            .values(due_at=now)
+            .execution_options(synchronize_session=False)
+        )
 
 
 async def retry_at(
@@ -176,14 +215,15 @@ async def retry_at(
     )
 
 
-async def forget_message(session: AsyncSession, row_id: int, message_id: int) -> None:
+async def forget_message(session: AsyncSession, row_id: int, message_id: int) -> bool:
     """Send the screen as a new message next time: the old one can no longer be edited."""
-    await session.execute(
+    result = await session.execute(
         update(LiveMessage)
         .where(LiveMessage.id == row_id, LiveMessage.message_id == message_id)
         .values(message_id=None)
         .execution_options(synchronize_session=False)
     )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def drop_chat(session: AsyncSession, chat_id: int) -> None:

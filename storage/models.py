@@ -244,6 +244,8 @@ class LiveMessage(Base):
     screen: Mapped[dict[str, Any]] = mapped_column(default=dict)
     version: Mapped[int] = mapped_column(Integer, default=1)
     shown_version: Mapped[int] = mapped_column(Integer, default=0)
+    # The first version meant for the current message (a move to a new message starts anew).
+    send_from: Mapped[int] = mapped_column(Integer, default=0)
     lane: Mapped[int] = mapped_column(SmallInteger, default=0)
     due_at: Mapped[datetime | None] = mapped_column(index=True)
     attempts: Mapped[int] = mapped_column(SmallInteger, default=0)

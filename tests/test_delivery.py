@@ -228,14 +228,17 @@ async def test_a_60_s_database_outage_is_reported_once_and_its_recovery_once(
     caplog.set_level(logging.INFO)
     deps.db = broken
     deps.delivery.db = broken
+    deps.delivery.pusher.db = broken
     for _ in range(60):
         clock.advance(1)
         for job in jobs:
             await job.run(app)
-    deps.db = deps.delivery.db = healthy
+        await deps.delivery.settle()
+    deps.db = deps.delivery.db = deps.delivery.pusher.db = healthy
     clock.advance(1)
     for job in jobs:
         await job.run(app)
+    await deps.delivery.settle()
     notices = [m.text for m in fake.bot_messages(777)]
     assert len([n for n in notices if n.startswith("⚠️")]) == 1, notices
     assert len([n for n in notices if n.startswith("✅")]) == 1, notices
@@ -300,3 +303,23 @@ async def test_a_new_message_that_keeps_timing_out_is_sent_at_most_twice(
     copies = [c for c in fake.calls_to("sendMessage")[sends:] if c.ok]
     assert len(copies) == 2  # the first try and one retry: at most one duplicate
     assert all("step 1/3" in str(c.params["text"]) for c in copies)
+    # A tap on a copy takes it up again: the next steps are edits, never more copies.
+    copy = user.last_message()
+    for _ in range(3):
+        await user.tap(t.DONE_LABEL, message=user.last_message())
+        await user.tap(t.SKIP_REST_LABEL, message=user.last_message())
+        await converge_for(app, clock, 2)
+    assert len([c for c in fake.calls_to("sendMessage")[sends:] if c.ok]) == 2
+    assert shows(fake, user, copy.message_id, "round 2/2 · step 1/3")
+
+
+async def test_a_late_retry_of_the_summary_never_hides_the_check_in_question(
+    fake: FakeTelegram, user: FakeUser, app: BandCoachApp, clock: ManualClock
+) -> None:
+    await begin(user, "upper", "✓ 2 (suggested)")
+    fake.timeout_next("editMessageText", delivered=True)  # the summary shows; the bot can't tell
+    await user.tap(t.STOP_LABEL)
+    summary = user.last_message()
+    await user.tap("3")
+    await converge_for(app, clock, 5)
+    assert shows(fake, user, summary.message_id, "Where do you feel it?")

@@ -9,16 +9,15 @@ committed is never reported to the member as a failure.
 
 Duplicates: an edit is safe to repeat. A new message whose send timed out may have been
 delivered, and Telegram gives no way to check; it is retried once, never more, so a member sees
-at most one duplicate.
+at most one duplicate (storage.live_messages.UNSURE_LIMIT).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import replace
-from datetime import timedelta
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any
 
 from telegram import Bot, CallbackQuery, Update
 from telegram.error import TelegramError
@@ -26,7 +25,8 @@ from telegram.error import TelegramError
 from bot.clock import Clock
 from bot.coaching.screen import Reply, Screen
 from bot.delivery.lanes import Lane, LaneLimiter
-from bot.delivery.telegram import Kind, Result, markup, show
+from bot.delivery.pusher import MAX_FLOOD_WAIT, Pusher, backoff
+from bot.delivery.telegram import Kind, markup, show
 from storage import live_messages as live
 from storage.blocking import block_chat
 from storage.db import Database
@@ -35,18 +35,11 @@ logger = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
 FailureReport = Callable[[BaseException, str], Awaitable[None]]
+SuccessReport = Callable[[str], Awaitable[None]]
 
-# Seconds before retrying after a failure with no retry_after: capped at 4 s so that, with the
-# 1 s converge job, a screen reaches the member within 5 s of Telegram answering again.
-BACKOFF = (1.0, 2.0, 4.0)
 REPLY_TRIES = 5  # a one-off reply is tried this often (about 7 s of retries) and then dropped
-MAX_FLOOD_WAIT = 60.0
 BATCH = 200
-
-
-def backoff(attempts: int) -> float:
-    """Return the wait before retry number `attempts + 1`."""
-    return BACKOFF[min(attempts, len(BACKOFF) - 1)]
+WHERE = "delivery"  # the name failures of delivery's own work are reported under
 
 
 class Delivery:
@@ -61,11 +54,15 @@ class Delivery:
         *,
         sleep: Sleep = asyncio.sleep,
         on_failure: FailureReport | None = None,
+        on_success: SuccessReport | None = None,
     ) -> None:
         """Deliver through `bot`, keeping state in `db`, timing retries on `clock`."""
         self.bot, self.db, self.clock, self.limiter = bot, db, clock, limiter
         self.sleep = sleep
-        self.on_failure = on_failure
+        self.on_failure, self.on_success = on_failure, on_success
+        self.pusher = Pusher(bot, db, clock, limiter)
+        self._background: set[asyncio.Task[None]] = set()
+        self._converging: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------ what handlers and jobs call
 
@@ -117,11 +114,11 @@ class Delivery:
                 message_id = None
                 continue
             if result.kind is Kind.UNSURE:
-                if unsure:
+                if unsure:  # a second copy may already be there: no third
                     break
                 unsure = True
             await self.sleep(min(result.wait, MAX_FLOOD_WAIT) or backoff(attempt))
-        logger.warning("Gave up on a message to chat %s after %d tries", chat_id, REPLY_TRIES)
+        logger.warning("Gave up on a message to chat %s", chat_id)
         return None
 
     async def send_in_lane(self, chat_id: int, screen: Screen, lane: Lane) -> int:
@@ -135,18 +132,24 @@ class Delivery:
 
     async def push(self, ids: Sequence[int]) -> None:
         """Bring these live messages up to date now (the converge job retries what fails)."""
-        if not ids:
-            return
-        try:
-            async with self.db.read() as session:
-                rows = await live.pending(session, ids)
-        except Exception as exc:  # the change committed: the converge job will show it
-            await self._failed(exc, "delivery")
-            return
-        await asyncio.gather(*(self._push(row) for row in rows))
+        results = await asyncio.gather(
+            *(self.pusher.push(i) for i in ids), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, Exception):  # the change committed: it is shown later
+                await self._failed(result)
+                break
+
+    def push_soon(self, ids: Sequence[int]) -> None:
+        """Push these live messages in the background (jobs must not wait on Telegram)."""
+        if ids:
+            self._spawn(self.push(ids))
 
     async def converge(self, *, startup: bool = False) -> int:
-        """Push every live message whose retry is due (at start-up: all unconfirmed ones)."""
+        """Push every live message whose retry is due (at start-up: all unconfirmed ones).
+
+        Raises the first failure after trying every message.
+        """
         now = self.clock()
         if not startup:
             async with self.db.read() as session:
@@ -154,51 +157,49 @@ class Delivery:
                     return 0
         async with self.db.write() as session:
             rows = await live.claim_due(session, now, BATCH, everything=startup)
-        await asyncio.gather(*(self._push(row) for row in rows))
+        results = await asyncio.gather(
+            *(self.pusher.push(row.id) for row in rows), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, Exception):
+                raise result
         return len(rows)
 
-    # ------------------------------------------------------------ one live message
+    def converge_soon(self) -> None:
+        """Run converge in the background unless it is still running from the last tick."""
+        if self._converging is None or self._converging.done():
+            self._converging = self._spawn(self._converge_and_report())
 
-    async def _push(self, row: live.Pending) -> None:
-        """Send or edit one live message and record what Telegram said."""
-        screen = Screen.from_json(row.screen)
-        lane = Lane(row.lane)
-        if await self.limiter.acquire(lane):
-            result = await show(self.bot, row.chat_id, row.message_id, screen)
-        else:
-            result = Result(Kind.DROPPED)
+    async def settle(self) -> None:
+        """Wait until every background push and converge has finished."""
+        while self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+
+    async def close(self) -> None:
+        """Stop background pushes and the lanes (at shutdown)."""
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        await self.limiter.close()
+
+    # ------------------------------------------------------------ helpers
+
+    async def _converge_and_report(self) -> None:
+        """Converge once, reporting a failure or a success to the alerts."""
         try:
-            await self._record(row, result)
-        except Exception as exc:  # Telegram may show it; the row stays due and is retried
-            await self._failed(exc, "delivery")
-            return
-        if result.kind is Kind.GONE:
-            await self._push(replace(row, message_id=None))
+            await self.converge()
+        except Exception as exc:
+            await self._failed(exc)
+        else:
+            if self.on_success is not None:
+                await self.on_success(WHERE)
 
-    async def _record(self, row: live.Pending, result: Result) -> None:
-        """Store the outcome of a push: confirmed, retried later, or given up."""
-        now = self.clock()
-        async with self.db.write() as session:
-            if result.kind is Kind.SHOWN:
-                assert result.message_id is not None
-                await live.confirm(session, row.id, row.version, result.message_id)
-            elif result.kind is Kind.BLOCKED:
-                if await block_chat(session, row.chat_id, now):
-                    logger.info("Chat %s blocked the bot; its messages and timers are stopped",
-                                row.chat_id)  # fmt: skip
-            elif result.kind is Kind.GONE:
-                assert row.message_id is not None
-                await live.forget_message(session, row.id, row.message_id)
-            elif _gives_up(row, result) or result.kind is Kind.DROPPED:
-                await live.retry_at(session, row.id, row.version, None)
-            else:
-                wait = min(result.wait, MAX_FLOOD_WAIT) or backoff(row.attempts)
-                due = now + timedelta(seconds=wait)
-                await live.retry_at(session, row.id, row.version, due,
-                                    unsure=result.kind is Kind.UNSURE)  # fmt: skip
-        if _gives_up(row, result):
-            logger.warning("Gave up on live message %s (chat %s): %s", row.id, row.chat_id,
-                           result.detail or result.kind.value)  # fmt: skip
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run work in the background, keeping a reference until it ends."""
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
 
     async def _blocked(self, chat_id: int) -> None:
         """Record that a chat blocked the bot (logged once)."""
@@ -206,19 +207,14 @@ class Delivery:
             async with self.db.write() as session:
                 newly = await block_chat(session, chat_id, self.clock())
         except Exception as exc:
-            await self._failed(exc, "delivery")
+            await self._failed(exc)
             return
         if newly:
             logger.info("Chat %s blocked the bot; its messages and timers are stopped", chat_id)
 
-    async def _failed(self, exc: BaseException, where: str) -> None:
+    async def _failed(self, exc: BaseException) -> None:
         """Report a failure of delivery's own bookkeeping."""
         if self.on_failure is not None:
-            await self.on_failure(exc, where)
+            await self.on_failure(exc, WHERE)
         else:
             logger.error("Delivery failed", exc_info=exc)
-
-
-def _gives_up(row: live.Pending, result: Result) -> bool:
-    """Return True when retrying cannot help, or could send a second duplicate."""
-    return result.kind is Kind.FAILED or (result.kind is Kind.UNSURE and row.unsure_sends >= 1)

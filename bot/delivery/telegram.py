@@ -8,6 +8,7 @@ from datetime import timedelta
 from enum import Enum
 from typing import Any
 
+import httpx
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import (
     BadRequest,
@@ -59,6 +60,19 @@ def markup(screen: Screen) -> InlineKeyboardMarkup | None:
     )
 
 
+def _maybe_delivered(exc: NetworkError) -> bool:
+    """Return True if the request may have reached Telegram before the failure.
+
+    A connection that was never made (refused, or timed out connecting or waiting for the
+    pool) sent nothing, so a retry cannot duplicate; a read or write that failed half-way might.
+    A 5xx answer means Telegram did not take the message.
+    """
+    cause = exc.__cause__
+    if isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        return False
+    return isinstance(exc, TimedOut) or isinstance(cause, httpx.TransportError)
+
+
 def retry_seconds(exc: RetryAfter) -> float:
     """Return retry_after in seconds, whether PTB gives an int or (later) a timedelta."""
     with warnings.catch_warnings():  # PTB 22 warns that the type will become timedelta
@@ -88,9 +102,8 @@ async def show(bot: Bot, chat_id: int, message_id: int | None, screen: Screen) -
         if message_id is not None and any(marker in text for marker in GONE_MARKERS):
             return Result(Kind.GONE, detail=exc.message)
         return Result(Kind.FAILED, detail=f"400: {exc.message}")
-    except TimedOut as exc:
-        return Result(Kind.UNSURE if message_id is None else Kind.RETRY, detail=exc.message)
-    except NetworkError as exc:  # 5xx, refused or dropped connections
-        return Result(Kind.RETRY, detail=exc.message)
+    except NetworkError as exc:  # timeouts, 5xx, refused or dropped connections
+        maybe_sent = message_id is None and _maybe_delivered(exc)
+        return Result(Kind.UNSURE if maybe_sent else Kind.RETRY, detail=exc.message)
     except TelegramError as exc:
         return Result(Kind.FAILED, detail=exc.message)

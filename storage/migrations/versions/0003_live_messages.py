@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("screen", sa.JSON(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("shown_version", sa.Integer(), nullable=False),
+        sa.Column("send_from", sa.Integer(), nullable=False),
         sa.Column("lane", sa.SmallInteger(), nullable=False),
         sa.Column("due_at", Stamp(), nullable=True),
         sa.Column("attempts", sa.SmallInteger(), nullable=False),
