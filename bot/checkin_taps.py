@@ -7,6 +7,10 @@ checked against the database, and pain and areas are saved as soon as they are t
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot import checkins
 from bot import progress as plans
 from bot.coaching import checkin_keyboards as kb
@@ -69,60 +73,65 @@ async def plan(deps: BotData, user_id: int) -> Reply:
     return Reply.text(ct.plan_text(deps.catalogue, current))
 
 
-async def _show(
-    deps: BotData, chat: Chat, session_id: int, screen: Screen, changes: Screen | None = None
-) -> Reply:
-    """Keep the tapped check-in message (and a new message of changes) up to date.
-
-    The answer is already saved, so if the database fails now the screens are shown once,
-    best effort, rather than reporting a failure for a change that committed.
-    """
-    try:
-        return await _keep(deps, chat, session_id, screen, changes)
-    except Exception as exc:
-        await deps.alerts.failed(exc, where="check-in screens")
-        return Reply(edit=screen, send=() if changes is None else (changes,))
+async def _show(deps: BotData, chat: Chat, session_id: int, screen: Screen) -> Reply:
+    """Keep the tapped check-in message up to date (a tap that saves nothing)."""
+    async with deps.db.write() as session:
+        return Reply(live=await _keep(session, deps, chat, session_id, screen))
 
 
 async def _keep(
-    deps: BotData, chat: Chat, session_id: int, screen: Screen, changes: Screen | None
-) -> Reply:
-    """Write the check-in's live messages in one transaction."""
+    session: AsyncSession,
+    deps: BotData,
+    chat: Chat,
+    session_id: int,
+    screen: Screen,
+    changes: Screen | None = None,
+) -> tuple[int, ...]:
+    """Write the check-in's live messages: the tapped one, and a new message of changes."""
     now = deps.clock()
-    async with deps.db.write() as session:
-        ids = [
+    ids = [
+        await live.put(
+            session, user_id=chat.user_id, chat_id=chat.chat_id, key=f"ci{session_id}",
+            screen=screen.to_json(), lane=Lane.REPLY, now=now, message_id=chat.message_id,
+            new_message=chat.message_id is None,
+        )
+    ]  # fmt: skip
+    if changes is not None:  # each answer gets its own message of changes, below it
+        ids.append(
             await live.put(
-                session, user_id=chat.user_id, chat_id=chat.chat_id, key=f"ci{session_id}",
-                screen=screen.to_json(), lane=Lane.REPLY, now=now, message_id=chat.message_id,
-                new_message=chat.message_id is None,
+                session, user_id=chat.user_id, chat_id=chat.chat_id, key=f"cr{session_id}",
+                screen=changes.to_json(), lane=Lane.REPLY, now=now, new_message=True,
             )
-        ]  # fmt: skip
-        if changes is not None:  # each answer gets its own message of changes, below it
-            ids.append(
-                await live.put(
-                    session, user_id=chat.user_id, chat_id=chat.chat_id, key=f"cr{session_id}",
-                    screen=changes.to_json(), lane=Lane.REPLY, now=now, new_message=True,
-                )
-            )  # fmt: skip
-    return Reply(live=tuple(i for i in ids if i is not None))
+        )  # fmt: skip
+    return tuple(i for i in ids if i is not None)
+
+
+def _changes(saved: checkins.Saved, now: datetime) -> Screen:
+    """Return the message listing what the answer changed and when to train next."""
+    result = saved.progression
+    assert result is not None
+    next_line = ct.next_session(
+        deload=result.deload, reminder=saved.reminder, zone=saved.timezone, now=now
+    )
+    text = ct.changes(result.reasons, safety=result.safety, again=saved.again, next_line=next_line)
+    return Screen(text)
 
 
 async def _save(deps: BotData, chat: Chat, tap: Tap, head: str) -> Reply:
     """Save the answers after the last tap, then show what changed and when to train next."""
     now = deps.clock()
+    confirm = f"{ct.saved(tap.pain, tap.areas, tap.side)}\n\n{ct.NOTE_PROMPT}"
+    edit = Screen(ct.with_head(head, confirm), kb.note_keyboard(tap.session_id))
+
+    async def show(session: AsyncSession, saved: checkins.Saved) -> tuple[int, ...]:
+        return await _keep(session, deps, chat, tap.session_id, edit, _changes(saved, now))
+
     saved = await checkins.save_answer(
-        deps.db, deps.catalogue, chat.user_id, tap.session_id, tap.checkin(), now
+        deps.db, deps.catalogue, chat.user_id, tap.session_id, tap.checkin(), now, show=show
     )
     if saved.progression is None:
         return Reply(answer=REFUSALS.get(saved.status, ct.BAD_BUTTON))
-    confirm = f"{ct.saved(tap.pain, tap.areas, tap.side)}\n\n{ct.NOTE_PROMPT}"
-    edit = Screen(ct.with_head(head, confirm), kb.note_keyboard(tap.session_id))
-    result = saved.progression
-    next_line = ct.next_session(
-        deload=result.deload, reminder=saved.reminder, zone=saved.timezone, now=now
-    )
-    text = ct.changes(result.reasons, safety=result.safety, again=saved.again, next_line=next_line)
-    return await _show(deps, chat, tap.session_id, edit, Screen(text))
+    return Reply(live=saved.shown or ())
 
 
 async def on_tap(deps: BotData, chat: Chat, data: str, shown: str) -> Reply:
@@ -139,17 +148,23 @@ async def on_tap(deps: BotData, chat: Chat, data: str, shown: str) -> Reply:
     if tap.kind == SIDE:
         return await _save(deps, chat, tap, head)
     now = deps.clock()
+    screen = kb.next_question(tap, head)
+    shown: tuple[int, ...] | None = None
     if tap.kind in (PAIN, AREAS_DONE):
         # Store the answers so far at once: a pain of 8 must count even if nothing follows.
         saved = await checkins.save_answer(
-            deps.db, deps.catalogue, user_id, tap.session_id, tap.checkin(), now, partial=True
-        )
+            deps.db, deps.catalogue, user_id, tap.session_id, tap.checkin(), now, partial=True,
+            show=lambda session, _: _keep(session, deps, chat, tap.session_id, screen),
+        )  # fmt: skip
         status = checkins.OPEN if saved.status == checkins.ALREADY else saved.status
+        shown = saved.shown
     else:
         status = (await checkins.check_tap(deps.db, user_id, tap.session_id, now)).status
     if status not in (checkins.OPEN, checkins.REANSWER):
         return Reply(answer=REFUSALS.get(status, ct.BAD_BUTTON))
-    return await _show(deps, chat, tap.session_id, kb.next_question(tap, head))
+    if shown is not None:
+        return Reply(live=shown)
+    return await _show(deps, chat, tap.session_id, screen)
 
 
 async def typed_note(deps: BotData, user_id: int, awaited: Awaited, text: str) -> Reply:

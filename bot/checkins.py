@@ -10,7 +10,8 @@ the routines that changed and the check-in, and waits for an optional note.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -65,6 +66,11 @@ class Saved:
     reminder: datetime | None = None
     timezone: str = "UTC"
     again: bool = False  # a complete answer was already stored and this one replaced it
+    shown: tuple[int, ...] | None = None  # live messages written with the answer
+
+
+# Writes the screens that show a saved answer, in the transaction that saved it.
+ShowSaved = Callable[[AsyncSession, Saved], Awaitable[tuple[int, ...]]]
 
 
 def stored_answer(row: PainCheckin) -> CheckIn:
@@ -123,6 +129,7 @@ async def save_answer(
     now: datetime,
     *,
     partial: bool = False,
+    show: ShowSaved | None = None,
 ) -> Saved:
     """Save a check-in (or replace one within 12 hours) and recompute the prescription.
 
@@ -167,12 +174,11 @@ async def save_answer(
         reminder = await _reminder(session, user_id)
         # A stored answer without a side is one left half-way, not a previous answer.
         again = target.checkin is not None and target.checkin.weaker_side is not None
-        return Saved(target.status, progression, reminder, user.timezone, again)
+        saved = Saved(target.status, progression, reminder, user.timezone, again)
+        return saved if show is None else replace(saved, shown=await show(session, saved))
 
 
-async def save_note(
-    db: Database, user_id: int, awaited: Awaited, note: str, now: datetime
-) -> bool:
+async def save_note(db: Database, user_id: int, awaited: Awaited, note: str, now: datetime) -> bool:
     """Attach a typed note to the check-in just answered; False if none (or too old, 12 h)."""
     sid = awaited.session_id
     if sid is None:

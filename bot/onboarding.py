@@ -62,11 +62,16 @@ async def _current_value(session: AsyncSession, user: User, step: str) -> str | 
 
 
 async def question(
-    deps: BotData, user: User, step: str, *, intro: str | None = None, prefix: str | None = None
+    session: AsyncSession,
+    deps: BotData,
+    user: User,
+    step: str,
+    *,
+    intro: str | None = None,
+    prefix: str | None = None,
 ) -> Screen:
     """Return the question for `step` with its keyboard, the saved answer ticked."""
-    async with deps.db.read() as session:
-        current = await _current_value(session, user, step)
+    current = await _current_value(session, user, step)
     text = texts.question(step, intro=intro)
     if prefix:
         text = f"{prefix}\n\n{text}"
@@ -77,12 +82,11 @@ async def question(
     return Screen(text, markup)
 
 
-async def settings_summary(deps: BotData, user_id: int, heading: str) -> str:
+async def settings_summary(session: AsyncSession, user_id: int, heading: str) -> str:
     """Return the user's settings as a short summary under `heading`."""
-    async with deps.db.read() as session:
-        user = await repo.get_user(session, user_id)
-        assert user is not None
-        reminders = await repo.get_reminder_settings(session, user_id)
+    user = await repo.get_user(session, user_id)
+    assert user is not None
+    reminders = await repo.get_reminder_settings(session, user_id)
     schedule = (
         texts.schedule_label(reminders.days_mask, reminders.local_time, reminders.enabled)
         if reminders
@@ -100,16 +104,17 @@ async def start(deps: BotData, user_id: int, chat_id: int, first_name: str) -> R
             session, user_id=user_id, chat_id=chat_id, first_name=first_name,
             timezone=deps.settings.default_timezone, first_step=FIRST_STEP,
         )  # fmt: skip
-        if not created:  # a returning (maybe unblocked) user gets their reminders back
-            await reminder_store.ensure_scheduled(session, user.id, deps.clock())
-    if created:
-        intro = texts.INTRO.format(name=first_name)
-        return Reply(send=(await question(deps, user, FIRST_STEP, intro=intro),))
-    if user.onboarding_step is not None:
-        resume = "Let's pick up where we were."
-        return Reply(send=(await question(deps, user, user.onboarding_step, prefix=resume),))
-    heading = f"Welcome back, {first_name}! Your settings:"
-    text = await settings_summary(deps, user.id, heading)
+        if created:
+            intro = texts.INTRO.format(name=first_name)
+            return Reply(send=(await question(session, deps, user, FIRST_STEP, intro=intro),))
+        # A returning (maybe unblocked) user gets their reminders back.
+        await reminder_store.ensure_scheduled(session, user.id, deps.clock())
+        if user.onboarding_step is not None:
+            resume = "Let's pick up where we were."
+            screen = await question(session, deps, user, user.onboarding_step, prefix=resume)
+            return Reply(send=(screen,))
+        heading = f"Welcome back, {first_name}! Your settings:"
+        text = await settings_summary(session, user.id, heading)
     return Reply(send=(Screen(text, settings_menu()),))
 
 
@@ -152,9 +157,9 @@ async def apply(
         user = await repo.get_user(session, user_id)
         assert user is not None
         await session.refresh(user)
-    if nxt is not None:
-        return await question(deps, user, nxt)
-    done = await settings_summary(deps, user_id, "All set ✅")
+        if nxt is not None:
+            return await question(session, deps, user, nxt)
+        done = await settings_summary(session, user_id, "All set ✅")
     return Screen(f"{done}\n\n{texts.SAFETY}\n\nSend /help to see what I can do.")
 
 
@@ -170,13 +175,12 @@ async def on_button(deps: BotData, user_id: int, data: str) -> Reply:
         return Reply(edit=screen)
     async with deps.db.read() as session:
         user = await repo.get_user(session, user_id)
-    if user is None:
-        return Reply(answer=texts.NEED_START, alert=True)
-    if user.onboarding_step is None:
-        return Reply(answer=texts.ALREADY_DONE)
-    return Reply(
-        answer=texts.STALE_BUTTON, send=(await question(deps, user, user.onboarding_step),)
-    )
+        if user is None:
+            return Reply(answer=texts.NEED_START, alert=True)
+        if user.onboarding_step is None:
+            return Reply(answer=texts.ALREADY_DONE)
+        screen = await question(session, deps, user, user.onboarding_step)
+    return Reply(answer=texts.STALE_BUTTON, send=(screen,))
 
 
 async def on_settings_menu(deps: BotData, user_id: int, data: str) -> Reply:
@@ -192,7 +196,7 @@ async def on_settings_menu(deps: BotData, user_id: int, data: str) -> Reply:
             return Reply(answer=texts.NEED_START, alert=True)
         await repo.restart_onboarding(session, user.id, FIRST_STEP)
         await session.refresh(user)
-    return Reply(edit=await question(deps, user, FIRST_STEP))
+        return Reply(edit=await question(session, deps, user, FIRST_STEP))
 
 
 async def typed(deps: BotData, user: User, text: str) -> Reply:
@@ -213,6 +217,7 @@ async def typed(deps: BotData, user: User, text: str) -> Reply:
         return Reply(send=(screen,))
     async with deps.db.read() as session:
         fresh = await repo.get_user(session, user.id)
-    if fresh is None or fresh.onboarding_step is None:
-        return Reply()
-    return Reply(send=(await question(deps, fresh, fresh.onboarding_step, prefix=prefix),))
+        if fresh is None or fresh.onboarding_step is None:
+            return Reply()
+        screen = await question(session, deps, fresh, fresh.onboarding_step, prefix=prefix)
+    return Reply(send=(screen,))

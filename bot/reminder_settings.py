@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, time
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot import warmup_setup
 from bot.coaching import reminder_keyboards as kb
 from bot.coaching import reminder_texts as rt
@@ -41,10 +43,9 @@ def need_start(tapped: bool) -> Reply:
     return Reply(answer=texts.NEED_START, alert=True) if tapped else Reply.text(texts.NEED_START)
 
 
-async def menu(deps: BotData, user_id: int, prefix: str = "") -> Screen:
+async def menu(session: AsyncSession, deps: BotData, user_id: int, prefix: str = "") -> Screen:
     """Return the reminder schedule with its buttons."""
-    async with deps.db.read() as session:
-        view = await store.reminder_settings_view(session, user_id)
+    view = await store.reminder_settings_view(session, user_id)
     assert view is not None
     user, settings = view
     now = deps.clock()
@@ -65,7 +66,7 @@ async def command(deps: BotData, user_id: int) -> Reply:
         return need_start(False)
     async with deps.db.write() as session:
         await repo.set_awaiting(session, user.id, None)
-    return Reply(send=(await menu(deps, user.id),))
+        return Reply(send=(await menu(session, deps, user.id),))
 
 
 async def _save(deps: BotData, user_id: int, note: str = rt.SAVED, **changes: Any) -> Screen:
@@ -73,14 +74,14 @@ async def _save(deps: BotData, user_id: int, note: str = rt.SAVED, **changes: An
     async with deps.db.write() as session:
         await store.update_settings(session, user_id, deps.clock(), **changes)
         await repo.set_awaiting(session, user_id, None)
-    return await menu(deps, user_id, prefix=note)
+        return await menu(session, deps, user_id, prefix=note)
 
 
 async def _set_zone(deps: BotData, user_id: int, zone: str) -> Screen:
     """Save a new time zone and return the menu."""
     async with deps.db.write() as session:
         await store.set_timezone(session, user_id, zone, deps.clock())
-    return await menu(deps, user_id, prefix=rt.SAVED)
+        return await menu(session, deps, user_id, prefix=rt.SAVED)
 
 
 async def _toggle_day(deps: BotData, user_id: int, day: int) -> Screen:
@@ -143,7 +144,8 @@ async def on_settings(deps: BotData, user_id: int, data: str) -> Reply:
 async def _settings_action(deps: BotData, user: User, action: str, arg: str) -> Screen:
     """Carry out one validated /reminders action and return what to show."""
     if action == "menu":
-        return await menu(deps, user.id)
+        async with deps.db.read() as session:
+            return await menu(session, deps, user.id)
     if action == "done":
         return Screen(rt.SAVED)
     if action in {"days", "time", "tz"}:

@@ -24,7 +24,7 @@ from bot.coaching.schedule import Action
 from bot.coaching.screen import Screen
 from bot.context import BandCoachContext, BotData
 from bot.delivery import Lane
-from bot.delivery.telegram import retry_seconds
+from bot.delivery.telegram import maybe_delivered, retry_seconds
 from storage import reminders as store
 from storage.blocking import block_chat
 from storage.db import Database
@@ -57,6 +57,7 @@ class DispatchStats:
     blocked: int = 0
     resent_after_429: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
+    errors: list[BaseException] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ async def nudge_screen(deps: BotData, claim: store.Claim) -> Screen:
 async def send_nudge(deps: BotData, claim: store.Claim) -> Outcome:
     """Send one nudge: 429 → wait and resend once; network/5xx → bounded retries; 403 → stop."""
     screen = await nudge_screen(deps, claim)
-    attempts = flood_waits = network_failures = 0
+    attempts = flood_waits = network_failures = unsure = 0
     while True:
         attempts += 1
         try:
@@ -108,6 +109,9 @@ async def send_nudge(deps: BotData, claim: store.Claim) -> Outcome:
             return Outcome(store.FAILED, attempts, f"400: {exc.message}", flood_waits)
         except NetworkError as exc:  # timeouts, connection errors and 5xx
             network_failures += 1
+            unsure += maybe_delivered(exc)
+            if unsure >= 2:  # both tries may have arrived: a third could be a second duplicate
+                return Outcome(store.FAILED, attempts, f"unsure twice: {exc.message}", flood_waits)
             if network_failures >= NETWORK_ATTEMPTS:
                 return Outcome(store.FAILED, attempts, f"network: {exc.message}", flood_waits)
             await deps.sleep(NETWORK_BACKOFF_SECONDS * network_failures)
@@ -141,9 +145,10 @@ async def _deliver(deps: BotData, claim: store.Claim, gate: asyncio.Semaphore) -
     async with gate:
         outcome = await send_nudge(deps, claim)
     now = deps.clock()
+    newly_blocked = False
     async with deps.db.write() as session:
         if outcome.status == BLOCKED:
-            await block_chat(session, claim.chat_id, now)
+            newly_blocked = await block_chat(session, claim.chat_id, now)
         status = store.FAILED if outcome.status == BLOCKED else outcome.status
         await store.finish(
             session,
@@ -161,8 +166,8 @@ async def _deliver(deps: BotData, claim: store.Claim, gate: asyncio.Semaphore) -
             claim.user_id,
             outcome.detail,
         )
-    elif outcome.status == BLOCKED:
-        logger.info("User %s blocked the bot; their reminders are stopped", claim.user_id)
+    elif newly_blocked:
+        logger.info("Chat %s blocked the bot; its messages and timers are stopped", claim.chat_id)
     return outcome
 
 
@@ -198,9 +203,9 @@ async def dispatch_due(deps: BotData, now: datetime | None = None) -> DispatchSt
         results = await asyncio.gather(
             *(_deliver(deps, c, gate) for c in to_send), return_exceptions=True
         )
-        for claim, outcome in zip(to_send, results, strict=True):
+        for outcome in results:
             if isinstance(outcome, BaseException):
-                logger.error("Reminder slot %s failed", claim.slot_id, exc_info=outcome)
+                stats.errors.append(outcome)  # reported by the job, rate-limited
                 stats.failed += 1
                 continue
             stats.sent += outcome.status == store.SENT
@@ -224,3 +229,5 @@ async def reminder_job(context: BandCoachContext) -> None:
             stats.blocked,
             dict(stats.skipped),
         )
+    if stats.errors:
+        raise stats.errors[0]

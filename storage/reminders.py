@@ -20,7 +20,6 @@ from bot.coaching import schedule
 from bot.coaching.checkin import decide_followup, followup_due
 from bot.coaching.schedule import Action, SlotContext
 from bot.coaching.states import SessionStatus, SlotStatus
-from storage import repositories as repo
 from storage.db import upsert_insert
 from storage.models import PainCheckin, ReminderSettings, ReminderSlot, User, WorkoutSession
 from storage.sessions import last_routine
@@ -113,17 +112,6 @@ async def set_timezone(session: AsyncSession, user_id: int, zone: str, now: date
         .execution_options(synchronize_session=False)
     )
     await reschedule(session, user_id, now)
-
-
-async def stop_for_blocked(session: AsyncSession, user_id: int) -> None:
-    """Mark a user who blocked the bot inactive and stop their reminders (data is kept)."""
-    await repo.mark_blocked(session, user_id)
-    await session.execute(
-        update(ReminderSettings)
-        .where(ReminderSettings.user_id == user_id)
-        .values(next_due_at=None)
-        .execution_options(synchronize_session=False)
-    )
 
 
 async def due_users(session: AsyncSession, now: datetime, limit: int) -> list[tuple[int, datetime]]:

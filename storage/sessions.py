@@ -171,23 +171,6 @@ async def log_set(
     return row
 
 
-async def set_message(
-    session: AsyncSession, session_id: int, position: int, message_id: int
-) -> bool:
-    """Remember which message shows the session's current step, if it is still at `position`."""
-    result = await session.execute(
-        update(WorkoutSession)
-        .where(
-            WorkoutSession.id == session_id,
-            WorkoutSession.position == position,
-            WorkoutSession.status == ACTIVE,
-        )
-        .values(message_id=message_id, updated_at=WorkoutSession.updated_at)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1  # type: ignore[attr-defined]
-
-
 async def end_session(
     session: AsyncSession, session_id: int, *, status: str, now: datetime
 ) -> bool:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from bot.coaching.schedule import Action
 from storage import reminders as store
 from storage import repositories as repo
+from storage.blocking import block_chat
 from storage.db import Database
 from storage.models import ReminderSlot, WorkoutSession
 
@@ -160,7 +161,8 @@ async def test_pending_slot_is_claimed_once(db: Database) -> None:
 async def test_blocked_user_stops_and_ensure_scheduled_restarts(db: Database) -> None:
     await add_user(db, 1)
     async with db.write() as session:
-        await store.stop_for_blocked(session, 1)
+        assert await block_chat(session, 1, MONDAY_0530) is True
+        assert await block_chat(session, 1, MONDAY_0530) is False  # already blocked: once
     async with db.read() as session:
         user, settings = (
             await repo.get_user(session, 1),

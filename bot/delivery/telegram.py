@@ -60,7 +60,7 @@ def markup(screen: Screen) -> InlineKeyboardMarkup | None:
     )
 
 
-def _maybe_delivered(exc: NetworkError) -> bool:
+def maybe_delivered(exc: NetworkError) -> bool:
     """Return True if the request may have reached Telegram before the failure.
 
     A connection that was never made (refused, or timed out connecting or waiting for the
@@ -103,7 +103,7 @@ async def show(bot: Bot, chat_id: int, message_id: int | None, screen: Screen) -
             return Result(Kind.GONE, detail=exc.message)
         return Result(Kind.FAILED, detail=f"400: {exc.message}")
     except NetworkError as exc:  # timeouts, 5xx, refused or dropped connections
-        maybe_sent = message_id is None and _maybe_delivered(exc)
+        maybe_sent = message_id is None and maybe_delivered(exc)
         return Result(Kind.UNSURE if maybe_sent else Kind.RETRY, detail=exc.message)
     except TelegramError as exc:
         return Result(Kind.FAILED, detail=exc.message)
