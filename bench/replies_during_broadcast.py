@@ -30,11 +30,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from telegram import Update
-
-from bot.app import build_application
 from bot.clock import ManualClock
 from bot.coaching import session_texts as t
 from bot.coaching.catalogue import load_catalogue
@@ -42,7 +38,8 @@ from bot.coaching.screen import Screen
 from bot.config import Settings
 from bot.context import BandCoachApp, BandCoachContext
 from bot.delivery import Lane
-from bot.fake_telegram import FakeTelegram, FakeUser, fake_request
+from bot.fake_telegram import FakeTelegram, FakeUser
+from bot.fake_telegram.harness import running_app
 
 FAKE_TOKEN = "123456789:AAFakeTokenForTestsOnly_abcdefghijk"
 START = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
@@ -84,36 +81,15 @@ async def running(rate: float) -> AsyncIterator[Running]:
         telegram_messages_per_second=rate,
         _env_file=None,  # type: ignore[call-arg]
     )
-    app = build_application(
-        settings,
-        request=fake_request(fake),
-        get_updates_request=fake_request(fake),
-        clock=ManualClock(START),
-    )
-    run = Running(app, fake)
+    errors: list[BaseException] = []
 
     async def record(update: object, context: BandCoachContext) -> None:
         """Keep a handler's exception so the run can report it."""
         if context.error is not None:
-            run.errors.append(context.error)
+            errors.append(context.error)
 
-    async def deliver(data: dict[str, Any]) -> None:
-        """Process one update to completion, as the tests do."""
-        await app.process_update(Update.de_json(data, app.bot))
-
-    app.add_error_handler(record)
-    fake.on_update = deliver
-    await app.initialize()
-    assert app.post_init is not None  # only run_polling/run_webhook call it on their own
-    await app.post_init(app)
-    await app.start()
-    try:
-        yield run
-    finally:
-        await app.stop()
-        await app.shutdown()
-        assert app.post_shutdown is not None
-        await app.post_shutdown(app)
+    async with running_app(settings, fake, ManualClock(START), on_error=record) as app:
+        yield Running(app, fake, errors)
 
 
 async def onboard(user: FakeUser) -> None:

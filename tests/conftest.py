@@ -14,9 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from telegram import Update
 
-from bot.app import build_application
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.context import BandCoachApp, BandCoachContext
@@ -136,36 +134,14 @@ async def running_app(
     *,
     receive_updates: bool = True,
 ) -> AsyncIterator[BandCoachApp]:
-    """Run a real Application, with PTB's real HTTPX request layer, against the fake."""
-    from bot.fake_telegram import fake_request
+    """Run a real Application against the fake; retries wait no wall time."""
+    from bot.fake_telegram.harness import running_app as harness
 
-    application = build_application(
-        make_settings(database_url),
-        request=fake_request(fake),
-        get_updates_request=fake_request(fake),
-        clock=clock,
-    )
-    application.add_error_handler(errors.record)
-    # Retries wait on this instead of the wall clock (tests never sleep for real).
-    application.bot_data.sleep = no_wait
-
-    async def deliver(data: dict[str, Any]) -> None:
-        await application.process_update(Update.de_json(data, application.bot))
-
-    if receive_updates:
-        fake.on_update = deliver
-    await application.initialize()
-    # post_init only runs from run_polling/run_webhook; the tests must call it themselves.
-    assert application.post_init is not None
-    await application.post_init(application)
-    await application.start()
-    try:
+    async with harness(
+        make_settings(database_url), fake, clock, on_error=errors.record, sleep=no_wait,
+        receive_updates=receive_updates,
+    ) as application:  # fmt: skip
         yield application
-    finally:
-        await application.stop()
-        await application.shutdown()
-        assert application.post_shutdown is not None
-        await application.post_shutdown(application)
 
 
 @pytest.fixture
