@@ -149,7 +149,7 @@ async def on_tap(deps: BotData, chat: Chat, data: str, shown: str) -> Reply:
         return await _save(deps, chat, tap, head)
     now = deps.clock()
     screen = kb.next_question(tap, head)
-    shown: tuple[int, ...] | None = None
+    written: tuple[int, ...] | None = None
     if tap.kind in (PAIN, AREAS_DONE):
         # Store the answers so far at once: a pain of 8 must count even if nothing follows.
         saved = await checkins.save_answer(
@@ -157,13 +157,13 @@ async def on_tap(deps: BotData, chat: Chat, data: str, shown: str) -> Reply:
             show=lambda session, _: _keep(session, deps, chat, tap.session_id, screen),
         )  # fmt: skip
         status = checkins.OPEN if saved.status == checkins.ALREADY else saved.status
-        shown = saved.shown
+        written = saved.shown
     else:
         status = (await checkins.check_tap(deps.db, user_id, tap.session_id, now)).status
     if status not in (checkins.OPEN, checkins.REANSWER):
         return Reply(answer=REFUSALS.get(status, ct.BAD_BUTTON))
-    if shown is not None:
-        return Reply(live=shown)
+    if written is not None:
+        return Reply(live=written)
     return await _show(deps, chat, tap.session_id, screen)
 
 

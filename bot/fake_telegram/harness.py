@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from .state import FakeTelegram
 
-ErrorHandler = Callable[[object, "BandCoachContext"], Awaitable[None]]
+ErrorHandler = Callable[[object, "BandCoachContext"], Coroutine[Any, Any, None]]
 
 
 @asynccontextmanager
