@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import upsert_insert
 from storage.models import ReminderSettings, User
 from storage.types import utcnow
 
@@ -26,18 +27,25 @@ async def register_user(
     timezone: str,
     first_step: str,
 ) -> tuple[User, bool]:
-    """Create the user, or refresh and reactivate an existing one; return (user, created)."""
-    user = await session.get(User, user_id, with_for_update=True)
-    if user is None:
-        user = User(
-            id=user_id,
-            chat_id=chat_id,
-            first_name=first_name[:128],
-            timezone=timezone,
-            onboarding_step=first_step,
+    """Create the user, or refresh and reactivate an existing one; return (user, created).
+
+    The insert skips a row another transaction just created (a /start sent twice at once):
+    on PostgreSQL `SELECT … FOR UPDATE` locks nothing while the row does not exist yet.
+    """
+    now = utcnow()
+    inserted = await session.execute(
+        upsert_insert(session, User)
+        .values(
+            id=user_id, chat_id=chat_id, first_name=first_name[:128], timezone=timezone,
+            onboarding_step=first_step, is_active=True, created_at=now, updated_at=now,
         )
-        session.add(user)
-        await session.flush()
+        .on_conflict_do_nothing()
+        .returning(User.id)
+    )  # fmt: skip
+    created = inserted.scalar_one_or_none() is not None
+    user = await session.get(User, user_id, with_for_update=True, populate_existing=True)
+    assert user is not None
+    if created:
         return user, True
     user.chat_id = chat_id
     user.first_name = first_name[:128]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
+import tempfile
 import traceback
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -30,14 +32,18 @@ BACKENDS = ("sqlite", "postgres")
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def pg_server() -> Iterator[Any]:
     """Start one real PostgreSQL (pgserver, no system service) for the whole test run."""
     import pgserver
 
     logging.getLogger("pgserver").setLevel(logging.WARNING)
-    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+    # A folder of this run's own, outside pytest's shared temp tree: pgserver opens its parents
+    # to its own user, and another pytest run would lock that tree back to owner-only.
+    home = Path(tempfile.mkdtemp(prefix="bandcoach-pg-"))
+    server = pgserver.get_server(home, cleanup_mode="stop")
     yield server
     server.cleanup()
+    shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture(params=BACKENDS)

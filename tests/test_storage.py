@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import event, select, text
@@ -199,3 +200,28 @@ async def test_deleting_a_user_cascades(db: Database) -> None:
     async with db.read() as session:
         assert (await session.execute(select(PainCheckin))).first() is None
         assert await repo.get_reminder_settings(session, 1) is None
+
+
+async def test_a_new_member_registered_twice_at_once_is_created_once(db: Database) -> None:
+    async def register() -> bool:
+        async with db.write() as session:
+            _, created = await repo.register_user(
+                session, user_id=8, chat_id=8, first_name="A", timezone="UTC", first_step="goal"
+            )
+            await asyncio.sleep(0.05)  # hold the transaction open while the other one runs
+            return created
+
+    results = await asyncio.gather(*(register() for _ in range(5)))
+    assert sorted(results) == [False, False, False, False, True]
+    async with db.read() as session:
+        count = (await session.execute(select(User).where(User.id == 8))).scalars().all()
+    assert len(count) == 1
+
+
+def test_the_test_postgres_lives_outside_pytests_shared_temp_tree(
+    pg_server: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # Another pytest run on the machine resets that tree to owner-only, which pgserver's own
+    # user then cannot read: each run's server needs a folder of its own.
+    shared = tmp_path_factory.getbasetemp().parent
+    assert not Path(pg_server.pgdata).resolve().is_relative_to(shared.resolve())
