@@ -223,5 +223,6 @@ def test_the_test_postgres_lives_outside_pytests_shared_temp_tree(
 ) -> None:
     # Another pytest run on the machine resets that tree to owner-only, which pgserver's own
     # user then cannot read: each run's server needs a folder of its own.
-    shared = tmp_path_factory.getbasetemp().parent
-    assert not Path(pg_server.pgdata).resolve().is_relative_to(shared.resolve())
+    home = Path(pg_server.pgdata).resolve()
+    assert not home.is_relative_to(tmp_path_factory.getbasetemp().resolve())
+    assert not any(part.startswith("pytest-of-") for part in home.parts)
