@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from telegram import Update
+from telegram.constants import ChatType
 
+from bot import membership
 from bot.coaching import texts
 from bot.coaching.screen import Reply
 from bot.coaching.states import Awaited, Awaiting
@@ -49,10 +51,27 @@ async def on_text(update: Update, context: BandCoachContext) -> None:
 
 
 async def unknown_command(update: Update, context: BandCoachContext) -> None:
-    """Answer a command the bot does not know with the list it does know."""
+    """Answer a command the bot does not know; ignore one addressed to another bot."""
     command = text_of(update).split()[0][:40]
+    _, at, addressee = command.partition("@")
+    if at and addressee.lower() != (context.bot.username or "").lower():
+        return
     text = texts.UNKNOWN_COMMAND.format(command=command, commands=texts.command_list())
     await context.delivery.reply(update, Reply.text(text))
+
+
+async def private_only(update: Update, context: BandCoachContext) -> None:
+    """Answer /start or /help in a group with a pointer to a private chat."""
+    await context.delivery.reply(update, membership.private_only(context.bot.username or ""))
+
+
+async def membership_changed(update: Update, context: BandCoachContext) -> None:
+    """Mark a member inactive when they block the bot, active when they unblock it."""
+    change = update.my_chat_member
+    if change is None or change.chat.type != ChatType.PRIVATE:
+        return
+    status = change.new_chat_member.status
+    await membership.changed(context.bot_data, change.from_user.id, change.chat.id, status)
 
 
 async def unknown_button(update: Update, context: BandCoachContext) -> None:

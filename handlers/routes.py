@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot.coaching.checkin_keyboards import CHECKIN
 from bot.coaching.onboarding_keyboards import ONBOARDING, SETTINGS_MENU
@@ -17,8 +24,18 @@ from handlers import checkin, common, errors, onboarding, reminders, session
 
 def build_handlers() -> list[BaseHandler[Update, BandCoachContext, Any]]:
     """Return every handler in the order it is tried; order matters, first match wins."""
-    new_messages = filters.UpdateType.MESSAGE
+    # A private-chat bot: everything below answers only new messages in private chats.
+    new_messages = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
     return [
+        # Someone blocked or unblocked the bot.
+        ChatMemberHandler(common.membership_changed, ChatMemberHandler.MY_CHAT_MEMBER),
+        # In a group, /start and /help addressed to this bot get a pointer to a private chat;
+        # everything else there is ignored, and nothing there changes anyone's data.
+        CommandHandler(
+            ["start", "help"],
+            common.private_only,
+            filters=filters.UpdateType.MESSAGE & filters.ChatType.GROUPS,
+        ),
         # Commands first, so a command is never mistaken for typed input.
         CommandHandler("start", onboarding.start, filters=new_messages),
         CommandHandler("help", common.help_command, filters=new_messages),

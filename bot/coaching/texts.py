@@ -57,6 +57,10 @@ ALREADY_DONE = "Already saved ✓"
 UNKNOWN_BUTTON = "That button no longer works. Send /help to see what I can do."
 NEED_START = "Hi! Send /start to set up Band Coach first."
 UNKNOWN_TEXT = "I didn't catch that. Send /help to see what I can do."
+PRIVATE_ONLY = (
+    "I coach each member one to one, so let's talk in a private chat: {link}\n"
+    "(Nothing said in this group is saved.)"
+)
 UNKNOWN_COMMAND = "I don't know {command}. Here's what I can do:\n\n{commands}"
 UNSUPPORTED = "I can only read text and button taps. Send /help to see what I can do."
 KEPT = "👍 Nothing changed. Send /help any time."

@@ -283,6 +283,11 @@ class FakeTelegram(NetworkFaults, BotApiMethods):
             username=username,
         )
 
+    def open_group(self, chat_id: int, title: str = "Gym", kind: str = "supergroup") -> None:
+        """Open a group chat (negative id) that users can write in."""
+        self.chats[chat_id] = {"id": chat_id, "type": kind, "title": title}
+        self._history.setdefault(chat_id, [])
+
     def register_user(self, user: Mapping[str, Any]) -> None:
         """Open (or refresh) the private chat with a user given as Telegram User JSON."""
         chat = {"id": user["id"], "type": "private", "first_name": user["first_name"]}

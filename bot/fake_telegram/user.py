@@ -72,6 +72,13 @@ class FakeUser:
         )
         return await self.fake.deliver({"message": self.fake.message_json(msg)})
 
+    async def send_in(self, chat_id: int, text: str) -> dict[str, Any]:
+        """Send a text message in another chat (a group opened with open_group)."""
+        msg = self.fake.add_user_message(
+            chat_id, self.to_dict(), text=text, entities=command_entities(text) or None
+        )
+        return await self.fake.deliver({"message": self.fake.message_json(msg)})
+
     async def share_location(self, latitude: float, longitude: float) -> dict[str, Any]:
         """Share a location message; return the update."""
         msg = self.fake.add_user_message(

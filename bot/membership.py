@@ -1,0 +1,39 @@
+"""A member blocked or unblocked the bot (my_chat_member), and messages outside private chats."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.coaching import texts
+from bot.coaching.screen import Reply
+from bot.context import BotData
+from storage import reminders as reminder_store
+from storage import repositories as repo
+from storage.blocking import block_chat
+
+logger = logging.getLogger(__name__)
+
+LEFT = frozenset({"kicked", "left"})
+
+
+async def changed(deps: BotData, user_id: int, chat_id: int, status: str) -> None:
+    """Mark the member inactive when they block the bot, and active again when they return."""
+    now = deps.clock()
+    async with deps.db.write() as session:
+        if status in LEFT:
+            if await block_chat(session, chat_id, now):
+                logger.info("Chat %s blocked the bot; its messages and timers are stopped",
+                            chat_id)  # fmt: skip
+            return
+        user = await repo.get_user(session, user_id)
+        if user is None or user.is_active:
+            return
+        user.is_active, user.blocked_at = True, None
+        await session.flush()
+        await reminder_store.ensure_scheduled(session, user_id, now)
+    logger.info("Chat %s unblocked the bot; its reminders are back", chat_id)
+
+
+def private_only(bot_username: str) -> Reply:
+    """Point someone who wrote to the bot in a group to a private chat with it."""
+    return Reply.text(texts.PRIVATE_ONLY.format(link=f"https://t.me/{bot_username}"))
