@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from bot.coaching.catalogue import CatalogueError
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import configure_logging
+from bot.startup_errors import explain
 
 EXIT_CONFIG = 2
 
@@ -110,6 +111,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
+    except ConfigError as exc:
+        print(f"bandcoach: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
         if args.command == "run":
             return cmd_run(settings)
         if args.command == "chat":
@@ -120,6 +125,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        line = explain(exc, settings)
+        if line is None:
+            raise
+        print(f"bandcoach: {line}", file=sys.stderr)
+        return EXIT_CONFIG
 
 
 def entry_point() -> None:

@@ -82,7 +82,9 @@ class Settings(BaseSettings):
         token = self.telegram_bot_token.get_secret_value().strip()
         if not TOKEN_PATTERN.match(token):
             raise ConfigError(
-                f"TELEGRAM_BOT_TOKEN does not look like a bot token (<digits>:<secret>): {hint}."
+                "TELEGRAM_BOT_TOKEN does not look like a bot token: a real one is the bot's id, "
+                "a colon and a secret of 30 or more letters, digits, - or _ "
+                f"(like 123456789:AAF…); {hint}."
             )
         return token
 
@@ -106,13 +108,27 @@ def to_async_url(url: str) -> str:
     if base == "sqlite":
         path = rest.removeprefix("/")
         if path and path != ":memory:":
-            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            _database_folder(Path(path).expanduser().parent)
         return f"sqlite+aiosqlite://{rest}"
     if base in {"postgres", "postgresql"}:
         return f"postgresql+asyncpg://{rest}"
     raise ConfigError(
         f"DATABASE_URL scheme {scheme!r} is not supported (use sqlite or postgresql)."
     )
+
+
+def _database_folder(folder: Path) -> None:
+    """Make sure a SQLite file's folder exists: created inside the working directory only."""
+    if folder.is_dir():
+        return
+    if folder.exists():
+        raise ConfigError(f"DATABASE_URL: {folder} is not a folder; point it at a file in one.")
+    if folder.is_absolute() and not folder.resolve().is_relative_to(Path.cwd().resolve()):
+        raise ConfigError(
+            f"DATABASE_URL: the folder {folder} does not exist; create it first, "
+            "or use a path inside the working directory."
+        )
+    folder.mkdir(parents=True, exist_ok=True)
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -22,6 +22,14 @@ def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
     return TOKEN_RE.sub(MASK, text)
 
 
+class StartupNoise(logging.Filter):
+    """Drop PTB's traceback for a failed start-up: the CLI reports it in one line instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Return False for PTB's 'Network Retry Loop (Bootstrap …)' failure records."""
+        return not record.getMessage().startswith("Network Retry Loop (Bootstrap")
+
+
 class RedactingFormatter(logging.Formatter):
     """A formatter that masks tokens in the message, its arguments and any traceback."""
 
@@ -45,6 +53,7 @@ def configure_logging(level: str, secrets: tuple[str, ...] = (), path: Path | No
     handler.setFormatter(
         RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets)
     )
+    handler.addFilter(StartupNoise())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

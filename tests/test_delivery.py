@@ -11,7 +11,6 @@ from bot.clock import ManualClock
 from bot.coaching import session_texts as t
 from bot.coaching import texts
 from bot.coaching.screen import Chat, Screen
-from bot.config import to_async_url
 from bot.context import BandCoachApp
 from bot.delivery import Lane
 from bot.fake_telegram import FakeTelegram, FakeUser
@@ -221,7 +220,7 @@ async def test_a_60_s_database_outage_is_reported_once_and_its_recovery_once(
     deps = app.bot_data
     deps.settings = deps.settings.model_copy(update={"admin_user_ids": (777,)})
     healthy = deps.db
-    broken = Database(to_async_url("sqlite:////nonexistent/dir/bandcoach.sqlite3"))
+    broken = Database("sqlite+aiosqlite:////nonexistent/dir/bandcoach.sqlite3")
     assert app.job_queue is not None
     app.job_queue.scheduler.pause()
     jobs = [j for j in app.job_queue.jobs() if j.name in ("session-timers", "delivery")]
