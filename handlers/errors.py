@@ -22,8 +22,10 @@ async def on_error(update: object, context: BandCoachContext) -> None:
     await context.bot_data.alerts.failed(error, where="updates", detail=f"update {update_id}")
     if not isinstance(update, Update):
         return
-    busy = failure_kind(error) == "database"
-    text = texts.DATABASE_BUSY if busy else texts.ERROR
+    text = texts.ERROR
+    if failure_kind(error) == "database":
+        locked = "database is locked" in str(error)  # SQLite: another writer held it too long
+        text = texts.DATABASE_LOCKED if locked else texts.DATABASE_BUSY
     if update.callback_query is not None:
         await context.delivery.reply(update, Reply(answer=text[:190], alert=True))
     elif update.effective_chat is not None:

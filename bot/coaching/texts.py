@@ -64,6 +64,9 @@ PRIVATE_ONLY = (
 UNKNOWN_COMMAND = "I don't know {command}. Here's what I can do:\n\n{commands}"
 UNSUPPORTED = "I can only read text and button taps. Send /help to see what I can do."
 KEPT = "👍 Nothing changed. Send /help any time."
+DATABASE_LOCKED = (
+    "The database is busy right now, so that didn't go through. Please try again in a moment."
+)
 DATABASE_BUSY = (
     "I can't reach my database right now, so that didn't go through. "
     "Please try again in a minute."
