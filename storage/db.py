@@ -70,8 +70,12 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         # Let SQLAlchemy's "begin" hook emit BEGIN itself instead of the driver's implicit one.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")  # kept in the file once any connection sets it
+        except Exception as exc:  # another connection is writing (e.g. migrating) right now
+            if "locked" not in str(exc):
+                raise
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
