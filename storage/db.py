@@ -72,7 +72,7 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         try:
-            cursor.execute("PRAGMA journal_mode=WAL")  # kept in the file once any connection sets it
+            cursor.execute("PRAGMA journal_mode=WAL")  # kept in the file once it is set
         except Exception as exc:  # another connection is writing (e.g. migrating) right now
             if "locked" not in str(exc):
                 raise
