@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from importlib.metadata import entry_points
@@ -26,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 # Updates from different users are handled concurrently; state changes are atomic in the DB.
 CONCURRENT_UPDATES = 32
+SETTLE_SECONDS = 10.0
 # handlers/ sits above everything in bot/, so bot/ never imports it: the package metadata
 # (pyproject's entry point) names the function that installs the handlers on an Application.
 ROUTES_GROUP = "bandcoach.handlers"
@@ -55,6 +57,14 @@ async def post_init(app: BandCoachApp) -> None:
         if pushed:
             logger.info("Brought %d message(s) left pending up to date", pushed)
     logger.info("Band Coach is ready as @%s", app.bot.username)
+
+
+async def post_stop(app: BandCoachApp) -> None:
+    """Let pushes in flight finish while the bot can still reach Telegram (10 s at most)."""
+    try:
+        await asyncio.wait_for(app.bot_data.delivery.settle(), SETTLE_SECONDS)
+    except TimeoutError:
+        logger.warning("Stopped with messages still on their way; the next start sends them")
 
 
 async def post_shutdown(app: BandCoachApp) -> None:
@@ -104,6 +114,7 @@ def build_application(
         .context_types(ContextTypes(context=BandCoachContext, bot_data=BotData))
         .concurrent_updates(CONCURRENT_UPDATES)
         .post_init(post_init)
+        .post_stop(post_stop)
         .post_shutdown(post_shutdown)
     )
     if request is not None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, select, update
+from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import upsert_insert
@@ -76,14 +76,14 @@ async def put(
     if message_id is None and adopt is not None and row.message_id is None:
         message_id = adopt
     moved = new_message or (message_id is not None and message_id != row.message_id)
-    if not moved and row.version > 0 and row.screen == screen:
+    settled = row.due_at is not None or row.shown_version == row.version
+    if not moved and row.version > 0 and row.screen == screen and settled:
         return None  # already shown, or already on its way
     row.screen, row.version, row.lane = screen, row.version + 1, lane
     row.due_at, row.attempts, row.updated_at = now + LEASE, 0, now
-    if new_message:
-        row.message_id, row.send_from, row.unsure_sends = None, row.version, 0
-    elif message_id is not None:
-        row.message_id, row.unsure_sends = message_id, 0
+    if moved:  # pushes of earlier versions must not pull the row back where it was
+        row.message_id = None if new_message else message_id
+        row.send_from, row.unsure_sends = row.version, 0
     await session.flush()
     return row.id
 
@@ -146,24 +146,47 @@ async def due_ids(session: AsyncSession, now: datetime, limit: int) -> list[int]
 
 
 async def claim_due(
-    session: AsyncSession, now: datetime, limit: int, *, everything: bool = False
+    session: AsyncSession, now: datetime, limit: int, owner: str, *, startup: bool = False
 ) -> list[Pending]:
-    """Lease and return rows due by `now` (all unconfirmed ones with `everything`, at start-up).
+    """Lease and return rows due by `now`; at start-up also those nobody is sending now.
 
     On PostgreSQL rows another process is claiming are skipped, not waited for.
     """
-    query = select(LiveMessage).where(
-        LiveMessage.due_at.is_not(None) if everything else LiveMessage.due_at <= now
-    )
-    query = query.order_by(LiveMessage.lane, LiveMessage.due_at).limit(limit)
+    due = LiveMessage.due_at <= now
+    if startup:  # left pending by a process that stopped, unless another one is sending them
+        due = or_(due, and_(LiveMessage.due_at.is_not(None), LiveMessage.owner.is_(None)))
+    query = select(LiveMessage).where(due).order_by(LiveMessage.lane, LiveMessage.due_at)
     result = await session.execute(
-        query.with_for_update(skip_locked=True).execution_options(populate_existing=True)
-    )
+        query.limit(limit).with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )  # fmt: skip
     rows = list(result.scalars())
     for row in rows:
-        row.due_at = now + LEASE
+        row.due_at, row.owner = now + LEASE, owner
     await session.flush()
     return [_pending(row) for row in rows]
+
+
+async def claim_send(
+    session: AsyncSession, row_id: int, version: int, owner: str, now: datetime
+) -> bool:
+    """Take the right to send `version` as a new message; False if another process has it."""
+    result = await session.execute(
+        update(LiveMessage)
+        .where(
+            LiveMessage.id == row_id,
+            LiveMessage.version == version,
+            LiveMessage.message_id.is_(None),
+            or_(
+                LiveMessage.owner.is_(None),
+                LiveMessage.owner == owner,
+                LiveMessage.due_at <= now,
+            ),
+        )
+        .values(owner=owner, due_at=now + LEASE)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def confirm(
@@ -171,22 +194,22 @@ async def confirm(
 ) -> None:
     """Record that Telegram shows `version` in `message_id`; done unless a newer screen waits.
 
-    If a newer version was confirmed first (two pushes crossed), the older one landed last:
-    the row is pushed again so the newest screen ends up on top.
+    A newer screen written meanwhile is due at once, for whichever process is free. If a newer
+    version was confirmed first (two pushes crossed), the older one landed last: the row is
+    pushed again so the newest screen ends up on top.
     """
     newest = LiveMessage.version == version
+    current = LiveMessage.send_from <= version  # the push was for the row's current message
     result = await session.execute(
         update(LiveMessage)
         .where(LiveMessage.id == row_id, LiveMessage.shown_version < version)
         .values(
             shown_version=version,
-            # A send of an older screen must not pull a row back into a message it has left.
-            message_id=case(
-                (LiveMessage.send_from <= version, message_id), else_=LiveMessage.message_id
-            ),
-            due_at=case((newest, None), else_=LiveMessage.due_at),
+            message_id=case((current, message_id), else_=LiveMessage.message_id),
+            due_at=case((newest, None), else_=now),
             attempts=0,
-            unsure_sends=0,
+            unsure_sends=case((current, 0), else_=LiveMessage.unsure_sends),
+            owner=None,
         )
         .execution_options(synchronize_session=False)
     )
@@ -194,7 +217,7 @@ async def confirm(
         await session.execute(
             update(LiveMessage)
             .where(LiveMessage.id == row_id, LiveMessage.shown_version > version)
-            .values(due_at=now)
+            .values(due_at=now, owner=None)
             .execution_options(synchronize_session=False)
         )
 
@@ -202,15 +225,26 @@ async def confirm(
 async def retry_at(
     session: AsyncSession, row_id: int, version: int, due: datetime | None, *, unsure: bool = False
 ) -> None:
-    """Try `version` again at `due` (None: give it up), unless a newer screen replaced it."""
+    """Try `version` again at `due` (None: give it up), unless a newer screen replaced it.
+
+    A send that may have arrived (`unsure`) is counted even if a newer screen came meanwhile:
+    that copy is in the chat all the same.
+    """
+    if unsure:
+        await session.execute(
+            update(LiveMessage)
+            .where(
+                LiveMessage.id == row_id,
+                LiveMessage.message_id.is_(None),
+                LiveMessage.send_from <= version,
+            )
+            .values(unsure_sends=LiveMessage.unsure_sends + 1)
+            .execution_options(synchronize_session=False)
+        )
     await session.execute(
         update(LiveMessage)
         .where(LiveMessage.id == row_id, LiveMessage.version == version)
-        .values(
-            due_at=due,
-            attempts=LiveMessage.attempts + 1,
-            unsure_sends=LiveMessage.unsure_sends + int(unsure),
-        )
+        .values(due_at=due, attempts=LiveMessage.attempts + 1, owner=None)
         .execution_options(synchronize_session=False)
     )
 

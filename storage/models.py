@@ -251,6 +251,8 @@ class LiveMessage(Base):
     attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
     # Sends that timed out: Telegram may have delivered them, so at most one is retried.
     unsure_sends: Mapped[int] = mapped_column(SmallInteger, default=0)
+    # The process sending it as a new message right now (until due_at): no other may send it.
+    owner: Mapped[str | None] = mapped_column(String(32))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     __table_args__ = (UniqueConstraint("chat_id", "key"),)

@@ -116,6 +116,8 @@ class ChatConsole:
                 await self._converse()
             finally:
                 await app.stop()
+                assert app.post_stop is not None
+                await app.post_stop(app)
         finally:
             self.fake.on_change = None  # nothing is drawn once the chat is over
             await app.shutdown()

@@ -155,15 +155,19 @@ class Delivery:
             async with self.db.read() as session:
                 if not await live.due_ids(session, now, 1):
                     return 0
-        async with self.db.write() as session:
-            rows = await live.claim_due(session, now, BATCH, everything=startup)
-        results = await asyncio.gather(
-            *(self.pusher.push(row.id) for row in rows), return_exceptions=True
-        )
-        for result in results:
-            if isinstance(result, Exception):
-                raise result
-        return len(rows)
+        pushed = 0
+        while True:
+            async with self.db.write() as session:
+                rows = await live.claim_due(session, now, BATCH, self.pusher.owner, startup=startup)
+            results = await asyncio.gather(
+                *(self.pusher.push(row.id) for row in rows), return_exceptions=True
+            )
+            for result in results:
+                if isinstance(result, Exception):
+                    raise result
+            pushed += len(rows)
+            if len(rows) < BATCH:
+                return pushed
 
     def converge_soon(self) -> None:
         """Run converge in the background unless it is still running from the last tick."""

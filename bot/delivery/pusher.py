@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from telegram import Bot
 
@@ -44,6 +45,8 @@ class Pusher:
     def __init__(self, bot: Bot, db: Database, clock: Clock, limiter: LaneLimiter) -> None:
         """Push through `bot`, keeping state in `db`, timing retries on `clock`."""
         self.bot, self.db, self.clock, self.limiter = bot, db, clock, limiter
+        self.owner = uuid.uuid4().hex[:16]  # this process, when it claims a send
+        self._flood_until: dict[int, datetime] = {}  # per chat, from Telegram's 429s
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}
         self._dirty: set[int] = set()
@@ -70,11 +73,18 @@ class Pusher:
 
     async def _push(self, row: live.Pending) -> bool:
         """Send or edit one screen and record the outcome; True if Telegram shows it."""
+        now = self.clock()
         if row.message_id is None and row.unsure_sends >= live.UNSURE_LIMIT:
             # Two sends timed out and may both have arrived: a third copy is not sent. A tap on
             # one of them, or a move to a new message, takes the screen up again.
             await self._write(lambda session: live.retry_at(session, row.id, row.version, None))
             return False
+        flood = self._flood_until.get(row.chat_id)
+        if flood is not None and now < flood:  # Telegram asked this chat to wait: no call
+            await self._write(lambda session: live.retry_at(session, row.id, row.version, flood))
+            return False
+        if row.message_id is None and not await self._claim_send(row, now):
+            return False  # another process is sending this screen right now
         if await self.limiter.acquire(Lane(row.lane)):
             result = await show(self.bot, row.chat_id, row.message_id, Screen.from_json(row.screen))
         else:
@@ -104,6 +114,8 @@ class Pusher:
             else:
                 unsure = result.kind is Kind.UNSURE
                 wait = min(result.wait, MAX_FLOOD_WAIT) or backoff(row.attempts)
+                if result.wait:  # a 429: every push to this chat waits, not just this one
+                    self._flood_until[row.chat_id] = now + timedelta(seconds=wait)
                 last = unsure and row.unsure_sends + 1 >= live.UNSURE_LIMIT
                 due = None if last else now + timedelta(seconds=wait)
                 await live.retry_at(session, row.id, row.version, due, unsure=unsure)
@@ -111,6 +123,11 @@ class Pusher:
             logger.warning("Gave up on live message %s (chat %s): %s", row.id, row.chat_id,
                            result.detail)  # fmt: skip
         return gone
+
+    async def _claim_send(self, row: live.Pending, now: datetime) -> bool:
+        """Take the right to send a new message, so two processes never both send it."""
+        async with self.db.write() as session:
+            return await live.claim_send(session, row.id, row.version, self.owner, now)
 
     async def _write(self, change: Callable[..., Awaitable[None]]) -> None:
         """Run one change in a write transaction."""

@@ -59,6 +59,8 @@ async def running_app(
         yield application
     finally:
         await application.stop()
+        assert application.post_stop is not None
+        await application.post_stop(application)
         await application.shutdown()
         assert application.post_shutdown is not None
         await application.post_shutdown(application)

@@ -1,0 +1,120 @@
+"""Live messages in storage and the pusher: versions, ownership, doubts and flood waits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from telegram import Bot
+
+from bot.clock import ManualClock
+from bot.delivery.lanes import Lane, LaneLimiter
+from bot.delivery.pusher import Pusher
+from bot.fake_telegram import FakeTelegram, fake_request
+from storage import live_messages as live
+from storage.db import Database
+from storage.models import LiveMessage
+from tests.conftest import FAKE_TOKEN, make_user
+
+
+def screen(text: str) -> dict[str, Any]:
+    """Return a screen as stored."""
+    return {"text": text, "buttons": []}
+
+
+async def put(db: Database, clock: ManualClock, text: str, **where: Any) -> int:
+    """Write a screen for member 1's live message and return its id."""
+    async with db.write() as session:
+        row_id = await live.put(
+            session, user_id=1, chat_id=1, key="ws1", screen=screen(text), lane=Lane.REPLY,
+            now=clock(), **where,
+        )  # fmt: skip
+    assert row_id is not None
+    return row_id
+
+
+async def stored(db: Database, row_id: int) -> LiveMessage:
+    """Return a live message row."""
+    async with db.read() as session:
+        row = await session.get(LiveMessage, row_id, populate_existing=True)
+    assert row is not None
+    return row
+
+
+async def pending(db: Database, row_id: int) -> live.Pending:
+    """Return what a pusher would push for a row."""
+    async with db.read() as session:
+        [row] = await live.pending(session, [row_id])
+    return row
+
+
+@pytest.fixture
+async def member(db: Database) -> None:
+    """Add member 1."""
+    await make_user(db)
+
+
+@pytest.fixture
+async def bot(fake: FakeTelegram) -> Any:
+    """Yield a real PTB Bot talking to the fake Telegram."""
+    fake.register_user({"id": 1, "first_name": "Sam"})
+    async with Bot(FAKE_TOKEN, request=fake_request(fake)) as real:
+        yield real
+
+
+@pytest.mark.usefixtures("member")
+async def test_a_send_that_may_have_arrived_counts_even_if_a_newer_screen_came(
+    db: Database, clock: ManualClock
+) -> None:
+    row_id = await put(db, clock, "start", new_message=True)
+    in_flight = await pending(db, row_id)
+    await put(db, clock, "tick")  # a countdown tick lands while the send is in flight
+    async with db.write() as session:
+        await live.retry_at(session, row_id, in_flight.version, None, unsure=True)
+    assert (await stored(db, row_id)).unsure_sends == 1
+
+
+@pytest.mark.usefixtures("member")
+async def test_a_late_confirm_never_pulls_the_row_back_into_a_message_it_left(
+    db: Database, clock: ManualClock
+) -> None:
+    row_id = await put(db, clock, "question 1", message_id=10)
+    old = await pending(db, row_id)
+    await put(db, clock, "question 2", message_id=11)  # the member tapped another message
+    async with db.write() as session:
+        await live.confirm(session, row_id, old.version, 10, clock())
+    row = await stored(db, row_id)
+    assert row.message_id == 11 and row.due_at is not None  # question 2 still goes to 11
+
+
+@pytest.mark.usefixtures("member")
+async def test_only_one_process_may_send_a_new_message(db: Database, clock: ManualClock) -> None:
+    row_id = await put(db, clock, "step", new_message=True)
+    version = (await pending(db, row_id)).version
+    async with db.write() as session:
+        assert await live.claim_send(session, row_id, version, "process-a", clock())
+    async with db.write() as session:
+        assert not await live.claim_send(session, row_id, version, "process-b", clock())
+    clock.advance(live.LEASE)  # process A died mid-send: its claim runs out
+    async with db.write() as session:
+        assert await live.claim_send(session, row_id, version, "process-b", clock())
+
+
+@pytest.mark.usefixtures("member")
+async def test_a_429_holds_every_push_to_that_chat_until_retry_after(
+    db: Database, clock: ManualClock, fake: FakeTelegram, bot: Bot
+) -> None:
+    pusher = Pusher(bot, db, clock, LaneLimiter(1000))
+    row_id = await put(db, clock, "rest 20 s", new_message=True)
+    await pusher.push(row_id)
+    fake.flood("editMessageText", retry_after=30)
+    for text in ("rest 15 s", "rest 10 s", "rest 5 s"):
+        await put(db, clock, text)
+        await pusher.push(row_id)
+        clock.advance(5)
+    assert len(fake.calls_to("editMessageText")) == 1  # the 429, and nothing during the wait
+    clock.advance(15)
+    await put(db, clock, "next step")
+    await pusher.push(row_id)
+    assert fake.calls_to("editMessageText")[-1].ok
+    assert fake.calls_to("editMessageText")[-1].params["text"] == "next step"
