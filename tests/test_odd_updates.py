@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
-
-import pytest
 
 from bot.coaching import texts
 from bot.context import BandCoachApp
@@ -110,22 +107,3 @@ async def test_blocking_and_unblocking_the_bot_marks_the_member(
     await fake.deliver(change("kicked", "member"))
     assert await member(app_db, user.user_id) == (user.chat_id, True)
     assert texts.ERROR not in [m.text for m in fake.bot_messages(user.chat_id)]
-
-
-@pytest.mark.allow_handler_errors
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-async def test_a_sqlite_file_held_by_another_writer_gets_a_busy_answer_then_works(
-    fake: FakeTelegram, user: FakeUser, database_url: str, app_db: Database
-) -> None:
-    await onboard(user)
-    path = database_url.split(":///", 1)[1]
-    other = sqlite3.connect(path, isolation_level=None)
-    try:
-        other.execute("BEGIN IMMEDIATE")  # another writer holds the file past the busy timeout
-        await user.send("/reminders")
-        assert user.last_message().text == texts.DATABASE_LOCKED
-    finally:
-        other.execute("ROLLBACK")
-        other.close()
-    await user.send("/reminders")
-    assert user.buttons()[0] == ["📅 Days", "🕖 Time"]  # the menu: the database works again
