@@ -24,6 +24,9 @@ from storage.models import LiveMessage
 LEASE = timedelta(seconds=20)
 # A new message that timed out twice may have been delivered twice: send no more copies.
 UNSURE_LIMIT = 2
+# How long a claim to send a new message holds (longer than one send can take). A process killed
+# mid-send holds its claim no longer than this: new screens written meanwhile do not extend it.
+CLAIM = timedelta(seconds=15)
 
 
 @dataclass(frozen=True)
@@ -146,7 +149,7 @@ async def due_ids(session: AsyncSession, now: datetime, limit: int) -> list[int]
 
 
 async def claim_due(
-    session: AsyncSession, now: datetime, limit: int, owner: str, *, startup: bool = False
+    session: AsyncSession, now: datetime, limit: int, *, startup: bool = False
 ) -> list[Pending]:
     """Lease and return rows due by `now`; at start-up also those nobody is sending now.
 
@@ -154,7 +157,8 @@ async def claim_due(
     """
     due = LiveMessage.due_at <= now
     if startup:  # left pending by a process that stopped, unless another one is sending them
-        due = or_(due, and_(LiveMessage.due_at.is_not(None), LiveMessage.owner.is_(None)))
+        free = or_(LiveMessage.claimed_until.is_(None), LiveMessage.claimed_until <= now)
+        due = or_(due, and_(LiveMessage.due_at.is_not(None), free))
     query = select(LiveMessage).where(due).order_by(LiveMessage.lane, LiveMessage.due_at)
     result = await session.execute(
         query.limit(limit).with_for_update(skip_locked=True)
@@ -162,7 +166,7 @@ async def claim_due(
     )  # fmt: skip
     rows = list(result.scalars())
     for row in rows:
-        row.due_at, row.owner = now + LEASE, owner
+        row.due_at = now + LEASE
     await session.flush()
     return [_pending(row) for row in rows]
 
@@ -180,10 +184,10 @@ async def claim_send(
             or_(
                 LiveMessage.owner.is_(None),
                 LiveMessage.owner == owner,
-                LiveMessage.due_at <= now,
+                LiveMessage.claimed_until <= now,
             ),
         )
-        .values(owner=owner, due_at=now + LEASE)
+        .values(owner=owner, claimed_until=now + CLAIM, due_at=now + LEASE)
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -210,6 +214,7 @@ async def confirm(
             attempts=0,
             unsure_sends=case((current, 0), else_=LiveMessage.unsure_sends),
             owner=None,
+            claimed_until=None,
         )
         .execution_options(synchronize_session=False)
     )
@@ -217,7 +222,7 @@ async def confirm(
         await session.execute(
             update(LiveMessage)
             .where(LiveMessage.id == row_id, LiveMessage.shown_version > version)
-            .values(due_at=now, owner=None)
+            .values(due_at=now, owner=None, claimed_until=None)
             .execution_options(synchronize_session=False)
         )
 
@@ -244,7 +249,7 @@ async def retry_at(
     await session.execute(
         update(LiveMessage)
         .where(LiveMessage.id == row_id, LiveMessage.version == version)
-        .values(due_at=due, attempts=LiveMessage.attempts + 1, owner=None)
+        .values(due_at=due, attempts=LiveMessage.attempts + 1, owner=None, claimed_until=None)
         .execution_options(synchronize_session=False)
     )
 

@@ -251,8 +251,9 @@ class LiveMessage(Base):
     attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
     # Sends that timed out: Telegram may have delivered them, so at most one is retried.
     unsure_sends: Mapped[int] = mapped_column(SmallInteger, default=0)
-    # The process sending it as a new message right now (until due_at): no other may send it.
+    # The process sending it as a new message right now, until claimed_until: no other may.
     owner: Mapped[str | None] = mapped_column(String(32))
+    claimed_until: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     __table_args__ = (UniqueConstraint("chat_id", "key"),)

@@ -101,6 +101,20 @@ async def test_only_one_process_may_send_a_new_message(db: Database, clock: Manu
 
 
 @pytest.mark.usefixtures("member")
+async def test_a_claim_of_a_process_killed_mid_send_runs_out_whatever_is_written_later(
+    db: Database, clock: ManualClock
+) -> None:
+    row_id = await put(db, clock, "resumed step", new_message=True)
+    async with db.write() as session:  # process A claims the send, then is killed
+        assert await live.claim_send(session, row_id, 1, "process-a", clock())
+    for tick in range(4):  # countdown ticks keep writing newer screens
+        clock.advance(5)
+        version = (await pending(db, await put(db, clock, f"rest {tick}"))).version
+    async with db.write() as session:
+        assert await live.claim_send(session, row_id, version, "process-b", clock())
+
+
+@pytest.mark.usefixtures("member")
 async def test_a_429_holds_every_push_to_that_chat_until_retry_after(
     db: Database, clock: ManualClock, fake: FakeTelegram, bot: Bot
 ) -> None:

@@ -158,7 +158,7 @@ class Delivery:
         pushed = 0
         while True:
             async with self.db.write() as session:
-                rows = await live.claim_due(session, now, BATCH, self.pusher.owner, startup=startup)
+                rows = await live.claim_due(session, now, BATCH, startup=startup)
             results = await asyncio.gather(
                 *(self.pusher.push(row.id) for row in rows), return_exceptions=True
             )

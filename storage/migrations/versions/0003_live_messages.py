@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("attempts", sa.SmallInteger(), nullable=False),
         sa.Column("unsure_sends", sa.SmallInteger(), nullable=False),
         sa.Column("owner", sa.String(32), nullable=True),
+        sa.Column("claimed_until", Stamp(), nullable=True),
         sa.Column("updated_at", Stamp(), nullable=False),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_live_messages_user_id_users"),
