@@ -22,9 +22,8 @@ from bot.coaching.screen import Chat, Reply, Screen
 from bot.coaching.states import Awaited
 from bot.context import BotData
 from bot.delivery import Lane
+from bot.membership import onboarded
 from storage import live_messages as live
-from storage import repositories as repo
-from storage.models import User
 
 REFUSALS: dict[str, str] = {
     checkins.UNKNOWN: ct.BAD_BUTTON,
@@ -33,13 +32,6 @@ REFUSALS: dict[str, str] = {
     checkins.CLOSED: ct.TOO_LATE,
     checkins.ALREADY: ct.ALREADY_SAVED,
 }
-
-
-async def onboarded(deps: BotData, user_id: int) -> User | None:
-    """Return the member if they finished onboarding."""
-    async with deps.db.read() as session:
-        user = await repo.get_user(session, user_id)
-    return user if user is not None and user.onboarding_step is None else None
 
 
 async def command(deps: BotData, user_id: int) -> Reply:
@@ -141,10 +133,14 @@ async def on_tap(deps: BotData, chat: Chat, data: str, shown: str) -> Reply:
         return Reply(answer=ct.BAD_BUTTON, alert=True)
     head, user_id = ct.head_of(shown), chat.user_id
     if tap.kind == NO_NOTE:
-        await checkins.skip_note(deps.db, user_id, tap.session_id)
-        text = shown.replace(ct.NOTE_PROMPT, ct.NO_NOTE_DONE) or ct.NO_NOTE_DONE
-        reply = await _show(deps, chat, tap.session_id, Screen(text))
-        return reply.plus(Reply(answer=ct.NO_NOTE_DONE))
+        done = Screen(shown.replace(ct.NOTE_PROMPT, ct.NO_NOTE_DONE) or ct.NO_NOTE_DONE)
+        written = await checkins.skip_note(
+            deps.db, user_id, tap.session_id,
+            show=lambda session: _keep(session, deps, chat, tap.session_id, done),
+        )  # fmt: skip
+        if written is None:
+            return Reply(answer=ct.BAD_BUTTON, alert=True)
+        return Reply(answer=ct.NO_NOTE_DONE, live=written)
     if tap.kind == SIDE:
         return await _save(deps, chat, tap, head)
     now = deps.clock()

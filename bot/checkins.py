@@ -71,6 +71,8 @@ class Saved:
 
 # Writes the screens that show a saved answer, in the transaction that saved it.
 ShowSaved = Callable[[AsyncSession, Saved], Awaitable[tuple[int, ...]]]
+# Writes the screen that shows the note was skipped, in the same transaction.
+ShowNote = Callable[[AsyncSession], Awaitable[tuple[int, ...]]]
 
 
 def stored_answer(row: PainCheckin) -> CheckIn:
@@ -191,9 +193,15 @@ async def save_note(db: Database, user_id: int, awaited: Awaited, note: str, now
         return await store.save_note(session, user_id, sid, note)
 
 
-async def skip_note(db: Database, user_id: int, session_id: int) -> None:
-    """Stop waiting for a note about this session (leaving other waits alone)."""
+async def skip_note(
+    db: Database, user_id: int, session_id: int, show: ShowNote
+) -> tuple[int, ...] | None:
+    """Stop waiting for a note about the member's session and show it; None if not theirs."""
     async with db.write() as session:
+        row = await session_store.get_session(session, session_id)
+        if row is None or row.user_id != user_id or row.status == session_store.ACTIVE:
+            return None
         user = await repo.get_user(session, user_id)
         if user is not None and user.awaiting == Awaited(Awaiting.NOTE, session_id).encode():
             await repo.set_awaiting(session, user_id, None)
+        return await show(session)

@@ -10,10 +10,23 @@ from bot.context import BotData
 from storage import reminders as reminder_store
 from storage import repositories as repo
 from storage.blocking import block_chat
+from storage.models import User
 
 logger = logging.getLogger(__name__)
 
 LEFT = frozenset({"kicked", "left"})
+
+
+async def onboarded(deps: BotData, user_id: int) -> User | None:
+    """Return the member if they finished onboarding."""
+    async with deps.db.read() as session:
+        user = await repo.get_user(session, user_id)
+    return user if user is not None and user.onboarding_step is None else None
+
+
+def need_start(tapped: bool) -> Reply:
+    """Ask someone who has not onboarded to send /start."""
+    return Reply(answer=texts.NEED_START, alert=True) if tapped else Reply.text(texts.NEED_START)
 
 
 async def changed(deps: BotData, user_id: int, chat_id: int, status: str) -> None:

@@ -16,6 +16,7 @@ from bot.coaching.schedule import pause_for_week, zone_at
 from bot.coaching.screen import Reply, Screen
 from bot.coaching.states import Awaited, Awaiting
 from bot.context import BotData
+from bot.membership import need_start, onboarded
 from storage import reminders as store
 from storage import repositories as repo
 from storage.models import User
@@ -29,18 +30,6 @@ ASKED = {"time": Awaiting.REMINDER_TIME, "tz": Awaiting.REMINDER_ZONE}
 def _show(screen: Screen, tapped: bool) -> Reply:
     """Edit the tapped message into `screen`, or send it for typed input."""
     return Reply(edit=screen) if tapped else Reply(send=(screen,))
-
-
-async def onboarded(deps: BotData, user_id: int) -> User | None:
-    """Return the member if they finished onboarding."""
-    async with deps.db.read() as session:
-        user = await repo.get_user(session, user_id)
-    return user if user is not None and user.onboarding_step is None else None
-
-
-def need_start(tapped: bool) -> Reply:
-    """Ask someone who has not onboarded to send /start."""
-    return Reply(answer=texts.NEED_START, alert=True) if tapped else Reply.text(texts.NEED_START)
 
 
 async def menu(session: AsyncSession, deps: BotData, user_id: int, prefix: str = "") -> Screen:

@@ -15,6 +15,7 @@ from bot.coaching.session_screens import INTRO_KEY
 from bot.coaching.setup import SetupTap, moves_of, parse_setup, pick_allowed, remembered_mask
 from bot.coaching.states import Awaited, Awaiting
 from bot.context import BotData
+from bot.membership import onboarded
 from bot.warmups import close, show
 from storage import repositories as repo
 from storage import sessions as store
@@ -36,9 +37,8 @@ async def _active_or_none(
 
 async def open_menu(deps: BotData, user_id: int) -> Reply:
     """Offer to resume a session in progress, or the routines with the suggestion first."""
-    async with deps.db.read() as session:
-        user = await repo.get_user(session, user_id)
-    if user is None or user.onboarding_step is not None:
+    user = await onboarded(deps, user_id)
+    if user is None:
         return Reply.text(t.NEED_ONBOARDING)
     active, last = await _active_or_none(deps.db, user.id, deps.clock())
     if active is not None:
@@ -141,6 +141,8 @@ async def on_setup(deps: BotData, chat: Chat, data: str) -> Reply:
     tap = parse_setup(deps.catalogue, data)
     if tap is None:
         return Reply(answer=t.BAD_BUTTON, alert=True)
+    if await onboarded(deps, chat.user_id) is None:
+        return Reply(answer=t.NEED_ONBOARDING, alert=True)
     if tap.kind in (kb.RESUME, kb.ABANDON):
         return await _resume_or_abandon(deps, chat, tap)
     routine = deps.catalogue.routine(tap.routine)

@@ -59,13 +59,14 @@ async def put(
 ) -> int | None:
     """Set the screen a live message should show; return its id if anything is left to push.
 
-    `message_id` puts the screen in that message (the one whose button was tapped); a live
-    message already shown there is reused, whatever its key, so one Telegram message is kept by
-    one row. `adopt` is the message to use only if the row has lost track of its own (a send
-    that timed out). `new_message` moves the screen to a fresh message at the bottom of the
-    chat. An identical screen on the same message changes nothing and returns None.
+    `message_id` puts the screen in that message (the one whose button was tapped). One
+    Telegram message is kept by one row, and one key by one row: a row already shown there
+    under another key takes this key, or gives the message up to this key's row. `adopt` is
+    the message to use only if the row has lost track of its own (a send that timed out).
+    `new_message` moves the screen to a fresh message at the bottom of the chat. An identical
+    screen on the same message changes nothing and returns None.
     """
-    row = await _in_message(session, chat_id, message_id) or await _locked(session, chat_id, key)
+    row = await _claim_message(session, chat_id, key, message_id, adopt)
     if row is None:
         await session.execute(
             upsert_insert(session, LiveMessage)
@@ -91,21 +92,29 @@ async def put(
     return row.id
 
 
-async def _in_message(
-    session: AsyncSession, chat_id: int, message_id: int | None
+async def _claim_message(
+    session: AsyncSession, chat_id: int, key: str, message_id: int | None, adopt: int | None
 ) -> LiveMessage | None:
-    """Return the live message already shown in a Telegram message, locked for update."""
-    if message_id is None:
-        return None
+    """Return this key's row, locked, after taking its message from any other row showing it."""
+    keyed = await _locked(session, chat_id, key)
+    if message_id is None and (keyed is None or keyed.message_id is None):
+        message_id = adopt
+    if message_id is None or (keyed is not None and keyed.message_id == message_id):
+        return keyed
     result = await session.execute(
         select(LiveMessage)
         .where(LiveMessage.chat_id == chat_id, LiveMessage.message_id == message_id)
-        .order_by(LiveMessage.id.desc())
-        .limit(1)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    return result.scalar_one_or_none()
+    others = list(result.scalars())
+    if keyed is None and others:  # the message now shows this key's screens
+        keyed, others = others[0], others[1:]
+        keyed.key = key
+    for other in others:  # the message is overwritten by this key's screen from now on
+        await session.delete(other)
+    await session.flush()
+    return keyed
 
 
 async def _locked(session: AsyncSession, chat_id: int, key: str) -> LiveMessage | None:

@@ -23,7 +23,7 @@ from bot.fake_telegram import FakeTelegram, FakeUser, fake_request
 from bot.reminders import JOB_NAME, dispatch_due
 from bot.warmup_timers import fire_due_timers
 from storage.db import Database
-from storage.models import PainCheckin, ReminderSlot, User
+from storage.models import LiveMessage, PainCheckin, ReminderSlot, User
 from tests.conftest import make_settings
 from tests.flows import current
 
@@ -395,6 +395,26 @@ async def test_double_stale_and_forged_taps_change_nothing(
     assert (row.pain, row.weaker_side) == (0, "same")
     await mallory.send("/checkin")
     assert mallory.last_message().text == ct.NOTHING_TO_CHECK
+
+
+async def test_a_forged_no_note_tap_changes_no_message_and_no_row(
+    fake: FakeTelegram, user: FakeUser, app_db: Database
+) -> None:
+    stranger = fake.user(2002, first_name="Stranger")
+    await stranger.tap_data("ci:1:k")  # not a member: no live message may be written for them
+    assert stranger.last_answer() == ct.BAD_BUTTON
+    await onboard(user)
+    await start(user, "upper")
+    step = user.last_message()
+    before = (step.text, step.buttons)
+    for data in ("ci:999:k", f"ci:{(await current(app_db, user.user_id)).id}:k"):
+        await user.tap_data(data, message_id=step.message_id)  # unknown, and still running
+        assert user.last_answer() == ct.BAD_BUTTON, data
+    after = fake.find_message(user.chat_id, step.message_id)
+    assert (after.text, after.buttons) == before
+    async with app_db.read() as session:
+        keys = (await session.execute(select(LiveMessage.key))).scalars().all()
+    assert not [key for key in keys if key.startswith("ci")]
 
 
 async def test_checkin_applies_to_the_last_session_without_one(user: FakeUser) -> None:

@@ -18,7 +18,7 @@ from bot.context import BandCoachApp
 from bot.fake_telegram import FakeTelegram, FakeUser
 from bot.warmup_timers import fire_due_timers
 from storage.db import Database
-from storage.models import WorkoutSession
+from storage.models import LiveMessage, WorkoutSession
 from tests.conftest import HandlerErrors, running_app
 from tests.flows import CAT, GREEN, begin, current, edits_of, logged, onboard, tick
 
@@ -458,6 +458,40 @@ async def test_forged_and_foreign_buttons_change_nothing(
     after = await current(app_db, user.user_id)
     assert (after.position, after.phase, after.status) == (0, "step", "active")
     assert await logged(app_db, row.id) == []
+
+
+async def test_setup_buttons_need_a_finished_onboarding(
+    fake: FakeTelegram, app_db: Database
+) -> None:
+    stranger, newcomer = fake.user(2002, first_name="Stranger"), fake.user(2003, first_name="New")
+    await newcomer.send("/start")
+    for who in (stranger, newcomer):
+        for data in ("wu:b:lower:2:green", "wu:r:lower", "wu:n:lower:2"):
+            await who.tap_data(data)
+            assert who.last_answer() == t.NEED_ONBOARDING, data
+    async with app_db.read() as session:
+        assert (await session.execute(select(WorkoutSession))).first() is None
+
+
+async def test_a_stale_band_tap_gives_the_new_session_the_message_under_one_row(
+    fake: FakeTelegram, user: FakeUser, app_db: Database
+) -> None:
+    await onboard(user)
+    await user.send("/warmup")
+    await user.tap(CAT.routine("lower").name)
+    await user.tap("✓ 2 (suggested)")
+    setup_msg = user.last_message()
+    green = user.button_data(GREEN)
+    await user.tap(GREEN)
+    await user.tap(t.STOP_LABEL)
+    await user.tap_data(green, message_id=setup_msg.message_id)  # starts a second session
+    await user.tap(t.DONE_LABEL)
+    second = await current(app_db, user.user_id)
+    assert len(await logged(app_db, second.id)) == 1
+    async with app_db.read() as session:
+        rows = (await session.execute(select(LiveMessage))).scalars().all()
+    shown = [row.key for row in rows if row.message_id == setup_msg.message_id]
+    assert shown == [f"ws{second.id}"]
 
 
 async def test_buttons_of_a_finished_session_say_it_ended(user: FakeUser, app_db: Database) -> None:

@@ -68,8 +68,7 @@ DATABASE_LOCKED = (
     "The database is busy right now, so that didn't go through. Please try again in a moment."
 )
 DATABASE_BUSY = (
-    "I can't reach my database right now, so that didn't go through. "
-    "Please try again in a minute."
+    "I can't reach my database right now, so that didn't go through. Please try again in a minute."
 )
 ERROR = (
     "Sorry, something went wrong on my side. Everything you logged so far is saved; "

@@ -132,9 +132,7 @@ class Delivery:
 
     async def push(self, ids: Sequence[int]) -> None:
         """Bring these live messages up to date now (the converge job retries what fails)."""
-        results = await asyncio.gather(
-            *(self.pusher.push(i) for i in ids), return_exceptions=True
-        )
+        results = await asyncio.gather(*(self.pusher.push(i) for i in ids), return_exceptions=True)
         for result in results:
             if isinstance(result, Exception):  # the change committed: it is shown later
                 await self._failed(result)
