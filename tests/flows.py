@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -15,7 +17,16 @@ from bot.fake_telegram import FakeTelegram, FakeUser
 from bot.warmup_timers import fire_due_timers
 from storage import sessions as store
 from storage.db import Database
-from storage.models import SessionSet, WorkoutSession
+from storage.models import (
+    LiveMessage,
+    PainCheckin,
+    PrescriptionRow,
+    ReminderSettings,
+    ReminderSlot,
+    SessionSet,
+    User,
+    WorkoutSession,
+)
 
 CAT = load_catalogue()
 GREEN = "✓ 🟢 Green (my band)"
@@ -82,3 +93,26 @@ def only_record(caplog: pytest.LogCaptureFixture, needle: str) -> logging.LogRec
     found = [r for r in caplog.records if needle in r.getMessage()]
     assert len(found) == 1, [r.getMessage() for r in found]
     return found[0]
+
+
+async def rows_of(db: Database, user_ids: Sequence[int]) -> dict[str, list[tuple[Any, ...]]]:
+    """Return every row these members own, table by table, in a stable order."""
+    ids = list(user_ids)
+    sessions = select(WorkoutSession.id).where(WorkoutSession.user_id.in_(ids))
+    queries = {
+        "users": select(User.__table__).where(User.id.in_(ids)),
+        "reminder_settings": select(ReminderSettings.__table__).where(
+            ReminderSettings.user_id.in_(ids)
+        ),
+        "workout_sessions": select(WorkoutSession.__table__).where(WorkoutSession.user_id.in_(ids)),
+        "session_sets": select(SessionSet.__table__).where(SessionSet.session_id.in_(sessions)),
+        "pain_checkins": select(PainCheckin.__table__).where(PainCheckin.user_id.in_(ids)),
+        "prescriptions": select(PrescriptionRow.__table__).where(PrescriptionRow.user_id.in_(ids)),
+        "reminder_slots": select(ReminderSlot.__table__).where(ReminderSlot.user_id.in_(ids)),
+        "live_messages": select(LiveMessage.__table__).where(LiveMessage.user_id.in_(ids)),
+    }
+    async with db.read() as session:
+        return {
+            name: sorted((tuple(row) for row in (await session.execute(query)).all()), key=repr)
+            for name, query in queries.items()
+        }
