@@ -55,10 +55,11 @@ def build_handlers() -> list[BaseHandler[Update, BandCoachContext, Any]]:
         MessageHandler(new_messages & filters.TEXT & ~filters.COMMAND, common.on_text),
         # A shared location answers /reminders' time zone question.
         MessageHandler(new_messages & filters.LOCATION, reminders.on_location),
-        # Catch-alls last: unknown commands, buttons and message kinds get a friendly pointer.
+        # Catch-alls last: unknown commands, buttons and message kinds get a friendly pointer;
+        # service messages (a pinned message, a changed background, …) get no answer.
         MessageHandler(new_messages & filters.COMMAND, common.unknown_command),
         CallbackQueryHandler(common.unknown_button),
-        MessageHandler(new_messages, common.unsupported),
+        MessageHandler(new_messages & ~filters.StatusUpdate.ALL, common.unsupported),
     ]
 
 

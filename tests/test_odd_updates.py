@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from telegram import Update
+from telegram.ext import filters
+
 from bot.coaching import texts
 from bot.context import BandCoachApp
 from bot.fake_telegram import FakeTelegram, FakeUser
 from storage import repositories as repo
 from storage.db import Database
 from tests.conftest import HandlerErrors
-from tests.flows import onboard
+from tests.flows import onboard, rows_of
+from tests.shapes import MESSAGE_KINDS, OTHER_UPDATES, message, update_of
 
 GROUP = -100_555
 
@@ -107,3 +111,67 @@ async def test_blocking_and_unblocking_the_bot_marks_the_member(
     await fake.deliver(change("kicked", "member"))
     assert await member(app_db, user.user_id) == (user.chat_id, True)
     assert texts.ERROR not in [m.text for m in fake.bot_messages(user.chat_id)]
+
+
+# Kinds of private message that may change a member's data: the answer to a question.
+ANSWERS = frozenset({"text", "location", "venue"})
+
+
+def expects_answer(payload: dict[str, Any], private: int) -> bool:
+    """Tell whether the bot should answer: a new private message that is not a service one."""
+    found = payload.get("message")
+    if found is None or found["chat"]["id"] != private:
+        return False
+    update = Update.de_json({"update_id": 1, **payload}, None)
+    return not filters.StatusUpdate.ALL.check_update(update)
+
+
+async def test_every_kind_of_update_is_answered_in_private_or_ignored_elsewhere(
+    fake: FakeTelegram, user: FakeUser, app_db: Database, handler_errors: HandlerErrors
+) -> None:
+    await onboard(user)
+    fake.open_group(GROUP)
+    fake.open_group(GROUP - 1, kind="group")
+    private, member = fake.chats[user.chat_id], user.to_dict()
+    channel = {"id": -100_777, "type": "channel", "title": "News"}
+    forwarded = {"type": "user", "date": 0, "sender_user": {**member, "id": 5, "first_name": "Jo"}}
+    payloads: list[tuple[str, dict[str, Any]]] = []
+    for n, kind in enumerate(MESSAGE_KINDS):
+        shapes = {
+            "message": [
+                message(kind, private, member, message_id=1000 + n),
+                message(kind, private, member, message_id=2000 + n, forward_origin=forwarded),
+                message(kind, fake.chats[GROUP], member, message_id=3000 + n),
+                message(kind, fake.chats[GROUP - 1], member, message_id=4000 + n),
+                message(kind, fake.chats[GROUP], None, sender_chat=channel, message_id=5000 + n),
+            ],
+            "edited_message": [message(kind, private, member, message_id=6000 + n)],
+            "channel_post": [message(kind, channel, None, sender_chat=channel, message_id=n)],
+        }
+        payloads += [(kind, {field: body}) for field, bodies in shapes.items() for body in bodies]
+    payloads += [(kind, update_of(kind, member, private)) for kind in OTHER_UPDATES]
+
+    for kind, payload in payloads:
+        before, calls = await rows_of(app_db, [user.user_id]), len(fake.calls)
+        await fake.deliver(payload)
+        made = fake.calls[calls:]
+        where = f"{kind}: {payload}"
+        assert handler_errors.errors == [], where
+        assert all(call.ok for call in made), f"{where}\n{made}"
+        messages = [c for c in made if c.method != "answerCallbackQuery"]
+        assert all(c.params.get("chat_id") == user.chat_id for c in messages), where
+        if expects_answer(payload, user.chat_id):
+            assert messages, f"no answer to {where}"
+        else:
+            assert messages == [], f"answered {where}"
+        if kind not in ANSWERS:
+            assert await rows_of(app_db, [user.user_id]) == before, where
+    assert len(payloads) > 5 * len(MESSAGE_KINDS)
+
+
+async def test_start_with_a_deep_link_payload_starts_as_usual(
+    fake: FakeTelegram, app: BandCoachApp
+) -> None:
+    newcomer = fake.user(3003, first_name="Kai")
+    await newcomer.send("/start coach_42")
+    assert newcomer.buttons(), newcomer.last_message().text

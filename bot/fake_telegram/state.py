@@ -345,6 +345,9 @@ class FakeTelegram(NetworkFaults, BotApiMethods):
         """Assign an update_id and hand the update to on_update, or queue it for getUpdates."""
         update = {"update_id": self._next_update_id, **copy.deepcopy(dict(payload))}
         self._next_update_id += 1
+        query = update.get("callback_query")
+        if query is not None and str(query["id"]) not in self.callback_queries:
+            self._register_query(query)  # a hand-built query can be answered like a tap's
         self.updates.append(update)
         if self.on_update is not None:
             self._notify()
@@ -353,6 +356,15 @@ class FakeTelegram(NetworkFaults, BotApiMethods):
             self._pending.append(update)
             self._notify()
         return update
+
+    def _register_query(self, query: Mapping[str, Any]) -> None:
+        """Record a callback query built by a test, so the bot's answer to it is accepted."""
+        sender = int(query["from"]["id"])
+        message = query.get("message") or {}
+        chat_id = int(message.get("chat", {}).get("id", sender))
+        self.callback_queries[str(query["id"])] = CallbackQueryRecord(
+            str(query["id"]), chat_id, sender, message.get("message_id"), str(query.get("data", ""))
+        )
 
     def _mark_user_action(self, chat_id: int) -> None:
         """Remember the state version of the user's latest action in a chat."""
