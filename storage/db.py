@@ -15,23 +15,25 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-SQLITE_BUSY_TIMEOUT_MS = 10_000
+SQLITE_BUSY_TIMEOUT = 10.0  # seconds
 _WRITE_OPTION = "bandcoach_write"
 
 
 class Database:
     """Owns the engine and hands out read sessions and immediate write transactions."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
-        """Create the engine for an async SQLAlchemy URL."""
+    def __init__(
+        self, url: str, *, echo: bool = False, busy_timeout: float = SQLITE_BUSY_TIMEOUT
+    ) -> None:
+        """Create the engine for an async SQLAlchemy URL (SQLite waits `busy_timeout` s)."""
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": not self.is_sqlite}
         if self.is_sqlite:
-            kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+            kwargs["connect_args"] = {"timeout": busy_timeout}
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
-            _tune_sqlite(self.engine)
+            _tune_sqlite(self.engine, busy_timeout)
         self._reader = async_sessionmaker(self.engine, expire_on_commit=False)
         self.write_engine: AsyncEngine = self.engine.execution_options(**{_WRITE_OPTION: True})
         self._writer = async_sessionmaker(self.write_engine, expire_on_commit=False)
@@ -61,7 +63,7 @@ def upsert_insert(session: AsyncSession, table: Any) -> Any:
     return (postgresql if dialect == "postgresql" else sqlite).insert(table)
 
 
-def _tune_sqlite(engine: AsyncEngine) -> None:
+def _tune_sqlite(engine: AsyncEngine, busy_timeout: float) -> None:
     """Turn on WAL, a busy timeout and foreign keys, and make write transactions immediate."""
     sync_engine = engine.sync_engine
 
@@ -70,7 +72,7 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         # Let SQLAlchemy's "begin" hook emit BEGIN itself instead of the driver's implicit one.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={round(busy_timeout * 1000)}")
         try:
             cursor.execute("PRAGMA journal_mode=WAL")  # kept in the file once it is set
         except Exception as exc:  # another connection is writing (e.g. migrating) right now

@@ -139,12 +139,14 @@ async def running_app(
     errors: HandlerErrors,
     *,
     receive_updates: bool = True,
+    **settings: Any,
 ) -> AsyncIterator[BandCoachApp]:
     """Run a real Application against the fake; retries wait no wall time."""
     from bot.fake_telegram.harness import running_app as harness
 
     async with harness(
-        make_settings(database_url), fake, clock, on_error=errors.record, sleep=no_wait,
+        make_settings(database_url, **settings), fake, clock, on_error=errors.record,
+        sleep=no_wait,
         receive_updates=receive_updates,
     ) as application:  # fmt: skip
         yield application
