@@ -41,6 +41,7 @@ from storage.models import (
 )
 from tests.conftest import FAKE_TOKEN, HandlerErrors, make_settings, no_wait
 from tests.flows import CAT, begin, onboard, rows_of, tick
+from tests.shapes import MESSAGE_KINDS, message
 
 # How it runs: hypothesis' RuleBasedStateMachine is synchronous, while the app is async and
 # its database engine, HTTPX client and job queue belong to one event loop. So each example
@@ -450,6 +451,14 @@ class HostileWorld(RuleBasedStateMachine):
         member = self._member(who)
         line = f"{member.user_id} shares {where}"
         self._act(member, line, member.share_location(*where), expects_reply=True)
+
+    @rule(who=st.integers(0, 2), kind=st.sampled_from(MESSAGE_KINDS))
+    def send_odd(self, who: int, kind: str) -> None:
+        """Send a message of any other kind: a sticker, a poll, a payment, a service message."""
+        member = self._member(who)
+        chat, number = self.fake.chats[member.chat_id], 10**6 + len(self.log)
+        body = message(kind, chat, member.to_dict(), message_id=number)
+        self._act(member, f"{member.user_id} sends a {kind}", self.fake.deliver({"message": body}))
 
     @rule(seconds=SECONDS)
     def wait(self, seconds: int) -> None:
