@@ -249,7 +249,8 @@ class Alerts:
             return
         earlier = f" (after {unlogged} unlogged failures in short outages)" if unlogged else ""
         self._log(logging.ERROR, f"{place} failed: {short}{earlier}", exc)
-        await self._send(f"⚠️ {place}: {short}{earlier}")
+        problem = {DATABASE: "Database problem in ", TELEGRAM: "Telegram problem in "}
+        await self._send(f"⚠️ {problem.get(kind, '')}{place}: {short}{earlier}")
 
     def _open_window(self, state: _KindState, now: datetime) -> None:
         """Start a new rate-limit window at `now`, with this outage announced to admins."""

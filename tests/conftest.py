@@ -182,6 +182,17 @@ def user(fake: FakeTelegram, app: BandCoachApp) -> FakeUser:
     return fake.user(424242, first_name="Alex")
 
 
+@pytest.fixture
+def debug_logs_without_token(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Log at DEBUG through the test, then fail if any record or traceback held the token."""
+    caplog.set_level(logging.DEBUG)
+    yield
+    plain = logging.Formatter("%(name)s %(levelname)s %(message)s")
+    secret = FAKE_TOKEN.split(":", 1)[1]
+    leaked = [text for r in caplog.records if secret in (text := plain.format(r))]
+    assert not leaked, leaked[:3]
+
+
 @pytest.fixture(autouse=True)
 def _quiet_logs(caplog: pytest.LogCaptureFixture) -> None:
     """Keep library chatter out of failure output."""

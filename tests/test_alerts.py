@@ -91,6 +91,9 @@ def records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [r for r in caplog.records if r.name == LOGGER]
 
 
+LOCKED = "⚠️ Database problem in timers: OperationalError: database is locked"
+
+
 def tracebacks(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     """Return the records that carry a traceback."""
     return [r for r in records(caplog) if r.exc_info]
@@ -142,7 +145,7 @@ async def test_a_60_s_database_outage_logs_one_traceback_one_notice_and_one_reco
     assert errors[0].levelno == logging.ERROR
     assert errors[0].getMessage() == "timers failed: OperationalError: database is locked"
     assert isinstance(errors[0].exc_info[1], sqlalchemy.exc.OperationalError)  # type: ignore[index]
-    assert notices == ["⚠️ timers: OperationalError: database is locked"]
+    assert notices == [LOCKED]
     # Besides the traceback, at most one summary line for the whole window.
     warnings = [r for r in records(caplog) if r.levelno == logging.WARNING]
     assert len(records(caplog)) <= 2 and len(warnings) <= 1
@@ -159,7 +162,7 @@ async def test_a_60_s_database_outage_logs_one_traceback_one_notice_and_one_reco
     assert [(r.levelno, r.getMessage()) for r in recovery] == [
         (logging.INFO, "the database recovered after 61 s, 61 failures")
     ]
-    assert notices.warnings() == ["⚠️ timers: OperationalError: database is locked"]
+    assert notices.warnings() == [LOCKED]
     assert notices.recoveries() == ["✅ The database recovered after 61 s, 61 failures"]
     assert alerts.failing() == {}
     assert_no_sql(notices, caplog)
@@ -173,7 +176,7 @@ async def test_still_failing_after_the_window_brings_one_summary_and_one_notice_
     await ticker.run(601)  # t = 0 … 600 s
     assert len(tracebacks(caplog)) == 1
     assert notices == [
-        "⚠️ timers: OperationalError: database is locked",
+        LOCKED,
         "⚠️ the database has been unreachable for 10 min, 601 failures (where: timers); "
         "last: OperationalError: database is locked",
     ]
@@ -207,7 +210,7 @@ async def test_a_new_outage_after_the_window_is_reported_afresh(
     ticker.down = True
     await ticker.run(2)
     assert len(tracebacks(caplog)) == 2
-    assert notices.warnings() == ["⚠️ timers: OperationalError: database is locked"] * 2
+    assert notices.warnings() == [LOCKED] * 2
     assert notices.recoveries() == ["✅ The database recovered after 3 s, 3 failures"]
 
 
@@ -221,7 +224,7 @@ async def test_a_flapping_database_stays_within_one_notice_and_one_traceback_per
         ticker.down = False
         await ticker.run(1)
     assert len(tracebacks(caplog)) == 1
-    assert notices.warnings() == ["⚠️ timers: OperationalError: database is locked"]
+    assert notices.warnings() == [LOCKED]
     assert len(notices.recoveries()) == 1
     # The traceback, its recovery, one summary for the window, its recovery.
     assert [r.getMessage() for r in records(caplog)] == [
@@ -238,7 +241,7 @@ async def test_a_flapping_database_stays_within_one_notice_and_one_traceback_per
     assert len(tracebacks(caplog)) == 2
     assert len(notices.warnings()) == 2
     assert notices.warnings()[-1] == (
-        "⚠️ timers: OperationalError: database is locked "
+        "⚠️ Database problem in timers: OperationalError: database is locked "
         "(after 288 unlogged failures in short outages)"  # 290 flaps - 2 logged
     )
 
@@ -253,8 +256,8 @@ async def test_two_kinds_each_get_their_own_traceback_and_notice(
         await alerts.failed(raised(KeyError("week")), where="updates", detail="update 7")
         clock.advance(1)
     assert sorted(notices) == [
-        "⚠️ reminders: TimedOut: Timed out",
-        "⚠️ timers: OperationalError: database is locked",
+        LOCKED,
+        "⚠️ Telegram problem in reminders: TimedOut: Timed out",
         "⚠️ updates (update 7): KeyError: 'week'",
     ]
     assert len(tracebacks(caplog)) == 3

@@ -106,7 +106,10 @@ class BotProcess:
             k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_"))
         }
         self.env.update(
-            TELEGRAM_BOT_TOKEN=FAKE_TOKEN, TELEGRAM_API_BASE_URL=base_url, DATABASE_URL=database_url
+            TELEGRAM_BOT_TOKEN=FAKE_TOKEN,
+            TELEGRAM_API_BASE_URL=base_url,
+            DATABASE_URL=database_url,
+            LOG_LEVEL="DEBUG",  # the token must stay out of even the most detailed log
         )
         self.logs: list[Path] = []
         self.proc: asyncio.subprocess.Process | None = None

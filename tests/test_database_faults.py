@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,17 +15,23 @@ from pgserver._commands import pg_ctl
 from bot.clock import ManualClock
 from bot.coaching import session_texts as t
 from bot.coaching import texts
+from bot.context import BandCoachApp
 from bot.fake_telegram import FakeTelegram, FakeUser
 from storage.db import Database
 from tests.conftest import HandlerErrors, running_app
 from tests.flows import begin, current, logged, rows_of
 
+# Every fault here runs with DEBUG logs on, and none of them may carry the token.
+pytestmark = pytest.mark.usefixtures("debug_logs_without_token")
+
 
 @pytest.mark.allow_handler_errors
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 async def test_a_postgresql_restart_costs_one_apology_and_loses_nothing(
-    fake: FakeTelegram, user: FakeUser, app_db: Database, pg_server: Any
+    fake: FakeTelegram, user: FakeUser, app: BandCoachApp, app_db: Database, pg_server: Any
 ) -> None:
+    admin = fake.user(777, first_name="Coach")
+    app.bot_data.settings = app.bot_data.settings.model_copy(update={"admin_user_ids": (777,)})
     await begin(user, "upper", "✓ 2 (suggested)")
     await user.tap(t.DONE_LABEL)
     await user.tap(t.SKIP_REST_LABEL)
@@ -42,6 +49,9 @@ async def test_a_postgresql_restart_costs_one_apology_and_loses_nothing(
         (1, "done"),
     ]
     assert user.last_message().text.startswith("⏸ Rest")
+    [notice] = [m.text for m in fake.bot_messages(admin.chat_id)]  # one, in plain words
+    assert notice.startswith("⚠️ Database problem in updates") and "Traceback" not in notice
+    assert not re.search(r"SELECT|INSERT INTO|UPDATE \w+ SET|DELETE FROM", notice), notice
 
 
 # Another process's write to the SQLite file: the 5 s (waited for) and 15 s (too long)

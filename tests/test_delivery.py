@@ -20,6 +20,9 @@ from storage.db import Database
 from tests.conftest import HandlerErrors, running_app
 from tests.flows import CAT, begin, current, edits_of, logged, onboard, only_record, tick
 
+# Every fault here runs with DEBUG logs on, and none of them may carry the token.
+pytestmark = pytest.mark.usefixtures("debug_logs_without_token")
+
 
 async def converge_for(app: BandCoachApp, clock: ManualClock, seconds: int) -> None:
     """Let `seconds` of app time pass, running the delivery job once a second."""

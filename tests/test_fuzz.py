@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import hypothesis.strategies as st
+import pytest
 from hypothesis import HealthCheck, Phase, note, settings
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -42,6 +43,9 @@ from storage.models import (
 from tests.conftest import FAKE_TOKEN, HandlerErrors, make_settings, no_wait
 from tests.flows import CAT, begin, onboard, rows_of, tick
 from tests.shapes import MESSAGE_KINDS, message
+
+# Every fault here runs with DEBUG logs on, and none of them may carry the token.
+pytestmark = pytest.mark.usefixtures("debug_logs_without_token")
 
 # How it runs: hypothesis' RuleBasedStateMachine is synchronous, while the app is async and
 # its database engine, HTTPX client and job queue belong to one event loop. So each example

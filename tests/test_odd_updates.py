@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from telegram import Update
 from telegram.ext import filters
 
@@ -15,6 +16,9 @@ from storage.db import Database
 from tests.conftest import HandlerErrors
 from tests.flows import onboard, rows_of
 from tests.shapes import MESSAGE_KINDS, OTHER_UPDATES, message, update_of
+
+# Every fault here runs with DEBUG logs on, and none of them may carry the token.
+pytestmark = pytest.mark.usefixtures("debug_logs_without_token")
 
 GROUP = -100_555
 

@@ -304,5 +304,6 @@ async def test_a_failure_before_commit_apologises_and_admins_hear_without_sql(
     assert user.last_message().text in (texts.ERROR, texts.DATABASE_BUSY)
     notes = [m.text for m in fake.bot_messages(777)]
     assert len(notes) == 1, notes  # the second failure of the same kind is only counted
-    assert notes[0].startswith("⚠️ updates") and "Error" in notes[0]
+    assert notes[0].startswith(("⚠️ updates", "⚠️ Database problem in updates"))
+    assert "Error" in notes[0]
     assert "Traceback" not in notes[0] and "SELECT" not in notes[0].upper()
