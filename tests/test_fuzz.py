@@ -7,6 +7,7 @@ import copy
 import os
 import re
 import traceback
+from collections import Counter
 from collections.abc import Awaitable
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
@@ -211,6 +212,7 @@ HEAD_STARTS = ("new", "started", "onboarded", *(f"in {key}" for key in CAT.routi
 SECONDS = st.sampled_from([1, 2, 3, 5, 10, 30, 61, 600, 2 * 3600 + 61, 12 * 3600, 86400])
 
 T = TypeVar("T")
+TOTALS: Counter[str] = Counter()  # what the examples of one run did, printed at its end
 
 
 class HostileWorld(RuleBasedStateMachine):
@@ -570,6 +572,10 @@ class HostileWorld(RuleBasedStateMachine):
     def teardown(self) -> None:
         """Stop the app, empty the database for the next example, close the loop."""
         try:
+            TOTALS.update(
+                examples=1, steps=len(self.log), updates=len(self.fake.updates),
+                taps=len(self.fake.callback_queries), calls=len(self.fake.calls),
+            )  # fmt: skip
             self._run(self.stack.aclose())
             self._run(_wipe(self.database_url))
         finally:
@@ -606,6 +612,7 @@ async def _wipe(database_url: str) -> None:
 
 def test_members_in_a_hostile_world_break_nothing(database_url: str) -> None:
     """Random interleavings of every kind of update keep the app and its data sound."""
+    TOTALS.clear()
     run_state_machine_as_test(
         lambda: HostileWorld(database_url),  # type: ignore[arg-type]  # any factory will do
         settings=settings(
@@ -618,3 +625,4 @@ def test_members_in_a_hostile_world_break_nothing(database_url: str) -> None:
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         ),
     )
+    print("fuzzed:", " ".join(f"{name}={n}" for name, n in TOTALS.items()))  # for the README
