@@ -33,7 +33,7 @@ UPPER_UP = (
     "• In-fronts / behinds: 10 → 12 reps (all sets done, pain-free)\n"
     "• Pull-aparts: 10 → 12 reps (all sets done, pain-free)\n"
     "• Touchdowns: 10 → 12 reps (all sets done, pain-free)\n"
-    "• Rest between moves: 20 → 15 s (pain-free complete session; rest between rounds stays)\n"
+    "• Rest between moves: 20 → 15 s (complete session, pain-free; rest between rounds stays)\n"
     "\n"
     "📅 Next session: Wed 25 Nov. Aim for 3 sessions a week."
 )

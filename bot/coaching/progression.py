@@ -11,6 +11,8 @@ runs when a session starts after a long break. Each rule's docstring names its s
   much volume.
 - 002: left/right imbalances load the back unevenly; the aim is to get the sides equal.
 - 004: per-exercise ranges climbed one rep at a time, and "progress only when pain-free".
+- Pain monitoring (Silbernagel et al. 2007; physiotherapy traffic-light charts): pain up to 5
+  is acceptable only if it has settled by the next morning, and 6 or more is red.
 """
 
 from __future__ import annotations
@@ -24,9 +26,12 @@ from bot.coaching.profile import BANDS
 
 REPS_LADDER: tuple[int, ...] = (10, 12, 13, 14, 15)  # seed 001; also for steps and seconds
 REST_STEPS: tuple[int, ...] = (20, 15, 10, 5, 0)  # seed 001: between moves, towards no rest
-PAIN_FREE_MAX = 2  # seed 004 "only progress when pain-free": 0-2 counts as pain-free
-SEVERE_PAIN = 7  # 7+ ends everything: safety message and a deload
-LOW_BACK_BACK_OFF = 4  # seed 001: low-back discomfort → less tension, then less volume
+# Our choice, where the seeds are silent: pain of 1-2 away from the low back still lets the plan
+# climb (the next-morning check undoes it if the body disagrees); "pain-free" means 0.
+MILD_PAIN_MAX = 2
+SEVERE_PAIN = 6  # the traffic-light charts' red: no increase, a safety note and a deload
+LOW_BACK_BACK_OFF = 3  # seed 001: low-back discomfort → less tension, then less volume
+REST_BACK = 10  # seed 001: rest between moves again "if you start feeling tightness in your back"
 GAP_DAYS = 10  # this long without a session restarts one rung lower
 SIDE_WINDOW = 5  # seed 002: the side reported weaker in 3 of the last 5 check-ins
 SIDE_THRESHOLD = 3
@@ -113,8 +118,26 @@ class CheckIn:
 
     @property
     def pain_free(self) -> bool:
-        """Return True when the pain is low enough to progress (seed 004)."""
-        return self.pain <= PAIN_FREE_MAX
+        """Return True when there is no pain at all."""
+        return self.pain == 0
+
+    @property
+    def low_back(self) -> bool:
+        """Return True when any pain is felt in the low back."""
+        return self.pain > 0 and LOW_BACK in self.areas
+
+    @property
+    def may_progress(self) -> bool:
+        """Return True when the plan may climb: no low-back pain, and at most mild pain elsewhere.
+
+        Seed 001: any discomfort in the lumbar spine means too much; seed 004: progress when
+        pain-free. Pain of 1-2 elsewhere is our allowance, checked the next morning.
+        """
+        return not self.low_back and self.pain <= MILD_PAIN_MAX
+
+    def why_up(self) -> str:
+        """Return the reason a target went up: 'pain-free', or the mild pain it went up with."""
+        return "pain-free" if self.pain_free else f"mild pain {self.pain}/10, not in the low back"
 
 
 @dataclass(frozen=True)
@@ -304,7 +327,7 @@ def planned(result: SessionResult, exercise: str) -> bool:
 
 
 def advance_reps(
-    catalogue: Catalogue, rx: RoutinePrescription, result: SessionResult
+    catalogue: Catalogue, rx: RoutinePrescription, result: SessionResult, why_up: str = "pain-free"
 ) -> tuple[RoutinePrescription, list[str]]:
     """Move each earned exercise up one rung, or band up when every banded one topped out.
 
@@ -337,7 +360,7 @@ def advance_reps(
     if band_up:
         reasons.append(
             f"Band {rx.band} → {heavier_band}: every banded exercise reached the top of its "
-            "range pain-free, so the tension goes up and the reps start again at the bottom"
+            f"range ({why_up}), so the tension goes up and the reps start again at the bottom"
         )
     for exercise in exercises:
         before = rx.targets[exercise.key]
@@ -362,7 +385,7 @@ def advance_reps(
         else:
             after = rung_up(exercise, before)
             targets[exercise.key] = after
-            why = "all sets done, pain-free"
+            why = f"all sets done, {why_up}"
             if exercise.band and on_black:
                 why += "; black is the heaviest band, so the reps keep climbing to the top"
             reasons.append(change_line(exercise, before, after, why))
@@ -371,19 +394,19 @@ def advance_reps(
 
 
 def shrink_rest(
-    rx: RoutinePrescription, result: SessionResult
+    rx: RoutinePrescription, result: SessionResult, why_up: str = "pain-free"
 ) -> tuple[RoutinePrescription, list[str]]:
-    """Shorten the rest between moves one step after a pain-free complete session.
+    """Shorten the rest between moves one step after a complete session the plan may climb on.
 
     Seed 001: start with 10-20 s between moves and work towards none: 20 → 15 → 10 → 5 → 0 s,
-    one step per pain-free session with every set done. Rest between rounds stays 30-45 s.
+    one step per session with every set done. Rest between rounds stays 30-45 s.
     """
     if not result.complete or rx.rest_between_moves <= 0:
         return rx, []
     after = next((r for r in REST_STEPS if r < rx.rest_between_moves), 0)
     reason = (
         f"Rest between moves: {rx.rest_between_moves} → {after} s "
-        "(pain-free complete session; rest between rounds stays)"
+        f"(complete session, {why_up}; rest between rounds stays)"
     )
     return replace(rx, rest_between_moves=after), [reason]
 
@@ -411,6 +434,24 @@ def back_off_low_back(
             "complaining, check in with a professional"
         ]
     return bottom, reasons
+
+
+def rest_back(
+    catalogue: Catalogue, rx: RoutinePrescription
+) -> tuple[RoutinePrescription, list[str]]:
+    """Bring back 10 s of rest between moves after low-back pain of 3 or more.
+
+    Seed 001: rest between moves when needed, especially when the low back starts to tighten.
+    """
+    routine = catalogue.routine(rx.routine)
+    after = min(REST_BACK, routine.rest_between_moves)
+    if rx.rest_between_moves >= after:
+        return rx, []
+    line = (
+        f"Rest between moves: {rx.rest_between_moves} → {after} s "
+        "(a pause between moves helps when the low back tightens)"
+    )
+    return replace(rx, rest_between_moves=after), [line]
 
 
 def to_bottom(
@@ -507,30 +548,38 @@ def next_prescription(
     routine = catalogue.routine(result.routine)
     lighter_used = _band_index(result.band) < _band_index(rx.band)
     if result.band in BANDS and rx.band is not None and result.band != rx.band:
-        if checkin.pain_free or lighter_used:  # a heavier band chosen on a painful day: no
+        if checkin.may_progress or lighter_used:  # a heavier band chosen on a painful day: no
             reasons.append(f"Band: you used {result.band} today, so your plan follows it")
             rx = replace(rx, band=result.band)
     elif result.band in BANDS and rx.band is None and has_band(catalogue, routine):
         rx = replace(rx, band=result.band)
-    severe = checkin.pain >= SEVERE_PAIN or (result.stopped and not checkin.pain_free)
-    low_back = LOW_BACK in checkin.areas and checkin.pain >= LOW_BACK_BACK_OFF
+    severe = checkin.pain >= SEVERE_PAIN or (result.stopped and checkin.pain > MILD_PAIN_MAX)
+    back_off = checkin.low_back and checkin.pain >= LOW_BACK_BACK_OFF
     if severe:
         rx, more = deload(catalogue, rx)
-    elif low_back:
+    elif back_off:
         rx, more = back_off_low_back(catalogue, rx)
-    elif not checkin.pain_free:
+    elif checkin.low_back:
+        more = [
+            f"Everything stays as it is: any discomfort in the low back (pain {checkin.pain}/10) "
+            "means no increase this time"
+        ]
+    elif not checkin.may_progress:
         more = [
             f"Everything stays as it is: we hold while there is discomfort (pain {checkin.pain}/10)"
         ]
     else:
-        rx, more = advance_reps(catalogue, rx, result)
-        rx, rest = shrink_rest(rx, result)
+        rx, more = advance_reps(catalogue, rx, result, checkin.why_up())
+        rx, rest = shrink_rest(rx, result, checkin.why_up())
+        more += rest
+    if back_off:
+        rx, rest = rest_back(catalogue, rx)
         more += rest
     reasons += more
     routines = dict(current.routines)
     routines[rx.routine] = rx
     balanced, side_reasons = balance_sides(
-        catalogue, Prescription(routines), side_history, may_add=checkin.pain_free and not severe
+        catalogue, Prescription(routines), side_history, may_add=checkin.may_progress
     )
     return Progression(
         prescription=balanced,
