@@ -105,7 +105,10 @@ def _changes(saved: checkins.Saved, now: datetime) -> Screen:
     next_line = ct.next_session(
         deload=result.deload, reminder=saved.reminder, zone=saved.timezone, now=now
     )
-    text = ct.changes(result.reasons, safety=result.safety, again=saved.again, next_line=next_line)
+    text = ct.changes(
+        result.reasons, safety=result.safety, again=saved.again, next_line=next_line,
+        morning=ct.morning_line(saved.morning, saved.timezone),
+    )  # fmt: skip
     return Screen(text)
 
 
@@ -134,13 +137,13 @@ async def on_tap(deps: BotData, chat: Chat, data: str, shown: str) -> Reply:
     head, user_id = ct.head_of(shown), chat.user_id
     if tap.kind == NO_NOTE:
         done = Screen(shown.replace(ct.NOTE_PROMPT, ct.NO_NOTE_DONE) or ct.NO_NOTE_DONE)
-        written = await checkins.skip_note(
+        skipped = await checkins.skip_note(
             deps.db, user_id, tap.session_id,
             show=lambda session: _keep(session, deps, chat, tap.session_id, done),
         )  # fmt: skip
-        if written is None:
+        if skipped is None:
             return Reply(answer=ct.BAD_BUTTON, alert=True)
-        return Reply(answer=ct.NO_NOTE_DONE, live=written)
+        return Reply(answer=ct.NO_NOTE_DONE, live=skipped)
     if tap.kind == SIDE:
         return await _save(deps, chat, tap, head)
     now = deps.clock()

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.coaching.catalogue import Catalogue
 from bot.coaching.checkin import Logged, areas_text, may_reanswer, parse_areas, session_result
+from bot.coaching.morning import needs_check
 from bot.coaching.progression import (
     SIDE_WINDOW,
     CheckIn,
@@ -28,6 +29,7 @@ from bot.coaching.progression import (
 from bot.coaching.session import Plan
 from bot.coaching.states import Awaited, Awaiting
 from storage import progress as store
+from storage import reminders as reminder_store
 from storage import repositories as repo
 from storage import sessions as session_store
 from storage.db import Database
@@ -67,6 +69,7 @@ class Saved:
     timezone: str = "UTC"
     again: bool = False  # a complete answer was already stored and this one replaced it
     shown: tuple[int, ...] | None = None  # live messages written with the answer
+    morning: datetime | None = None  # when the next-morning question is due, if it is asked
 
 
 # Writes the screens that show a saved answer, in the transaction that saved it.
@@ -170,13 +173,16 @@ async def save_answer(
         await store.record_checkin(
             session, user_id=user_id, session_id=session_id, pain=answer.pain,
             areas=areas_text(answer.areas), weaker_side=answer.weaker_side,
-            base=base.to_json(), now=now,
+            base=base.to_json(), raised=progression.raised, now=now,
         )  # fmt: skip
+        morning = None
+        if needs_check(answer.pain, progression.raised):
+            morning = await reminder_store.schedule_morning(session, user, target.session, now)
         await repo.set_awaiting(session, user_id, Awaited(Awaiting.NOTE, session_id).encode())
         reminder = await _reminder(session, user_id)
         # A stored answer without a side is one left half-way, not a previous answer.
         again = target.checkin is not None and target.checkin.weaker_side is not None
-        saved = Saved(target.status, progression, reminder, user.timezone, again)
+        saved = Saved(target.status, progression, reminder, user.timezone, again, morning=morning)
         return saved if show is None else replace(saved, shown=await show(session, saved))
 
 

@@ -17,9 +17,10 @@ from typing import Any
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot import progress
-from bot.coaching import checkin_texts, reminder_texts
+from bot.coaching import checkin_texts, morning, reminder_texts
 from bot.coaching.checkin_keyboards import first_question
 from bot.coaching.reminder_keyboards import nudge_keyboard
+from bot.coaching.reminder_texts import local_date
 from bot.coaching.schedule import Action
 from bot.coaching.screen import Screen
 from bot.context import BandCoachContext, BotData
@@ -28,6 +29,7 @@ from bot.delivery.telegram import maybe_delivered, retry_seconds
 from storage import reminders as store
 from storage.blocking import block_chat
 from storage.db import Database
+from storage.sessions import get_session
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +76,13 @@ async def nudge_screen(deps: BotData, claim: store.Claim) -> Screen:
     """Return what a claimed slot says: a reminder with its targets, or a follow-up question."""
     if claim.kind == store.FOLLOWUP and claim.session_id is not None:
         return first_question(claim.session_id, checkin_texts.FOLLOWUP)
+    if claim.kind == store.MORNING and claim.session_id is not None:
+        async with deps.db.read() as session:
+            row = await get_session(session, claim.session_id)
+        if row is not None:
+            found = deps.catalogue.routines.get(row.routine_key)
+            name = found.name if found else row.routine_key
+            return morning.question(row.id, name, local_date(row.started_at, claim.timezone))
     catalogue = deps.catalogue
     async with deps.db.read() as session:
         prescription = await progress.prescription(session, catalogue, claim.user_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot import checkin_taps
+from bot import checkin_taps, morning_checks
 from bot.coaching.states import Awaited
 from bot.context import BandCoachContext
 from handlers.updates import chat_of, data_of, text_of
@@ -29,6 +29,12 @@ async def on_button(update: Update, context: BandCoachContext) -> None:
     assert query is not None
     shown: str = getattr(query.message, "text", None) or ""  # None if the message is too old
     reply = await checkin_taps.on_tap(context.bot_data, chat_of(update), data_of(update), shown)
+    await context.delivery.reply(update, reply)
+
+
+async def on_morning_button(update: Update, context: BandCoachContext) -> None:
+    """Handle an answer to the next-morning question: better, as usual or worse."""
+    reply = await morning_checks.on_tap(context.bot_data, chat_of(update), data_of(update))
     await context.delivery.reply(update, reply)
 
 

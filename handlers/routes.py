@@ -15,6 +15,7 @@ from telegram.ext import (
 )
 
 from bot.coaching.checkin_keyboards import CHECKIN
+from bot.coaching.morning import PREFIX as MORNING
 from bot.coaching.onboarding_keyboards import ONBOARDING, SETTINGS_MENU
 from bot.coaching.reminder_keyboards import NUDGE, SETTINGS
 from bot.coaching.session_keyboards import SESSION, SETUP
@@ -51,6 +52,7 @@ def build_handlers() -> list[BaseHandler[Update, BandCoachContext, Any]]:
         CallbackQueryHandler(session.on_setup_button, pattern=rf"^{SETUP}:"),
         CallbackQueryHandler(session.on_session_button, pattern=rf"^{SESSION}:"),
         CallbackQueryHandler(checkin.on_button, pattern=rf"^{CHECKIN}:"),
+        CallbackQueryHandler(checkin.on_morning_button, pattern=rf"^{MORNING}:"),
         # Typed text goes to whatever the user's stored state is waiting for.
         MessageHandler(new_messages & filters.TEXT & ~filters.COMMAND, common.on_text),
         # A shared location answers /reminders' time zone question.

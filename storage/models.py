@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -171,6 +172,10 @@ class PainCheckin(Base):
     note: Mapped[str | None] = mapped_column(Text)
     # The prescription before this check-in was applied, so a re-answer recomputes from it.
     base_prescription: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Whether the answer raised anything, and the answer to the next-morning question.
+    raised: Mapped[bool] = mapped_column(default=False, server_default=false())
+    morning: Mapped[str | None] = mapped_column(String(8))
+    morning_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -169,12 +169,14 @@ async def record_checkin(
     weaker_side: str | None,
     base: dict[str, Any],
     now: datetime,
+    raised: bool = False,
 ) -> bool:
     """Insert a session's first check-in, or replace the answers of an existing one.
 
     Returns True when this call created the row.
     """
-    values = {"pain": pain, "areas": areas, "weaker_side": weaker_side, "updated_at": now}
+    values = {"pain": pain, "areas": areas, "weaker_side": weaker_side, "raised": raised,
+              "updated_at": now}  # fmt: skip
     created = await session.scalar(
         upsert_insert(session, PainCheckin)
         .values(
@@ -203,6 +205,23 @@ async def save_note(session: AsyncSession, user_id: int, session_id: int, note: 
         update(PainCheckin)
         .where(PainCheckin.session_id == session_id, PainCheckin.user_id == user_id)
         .values(note=note)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+async def save_morning(
+    session: AsyncSession, user_id: int, session_id: int, answer: str, now: datetime
+) -> bool:
+    """Store the next-morning answer once; False if it was answered already."""
+    result = await session.execute(
+        update(PainCheckin)
+        .where(
+            PainCheckin.session_id == session_id,
+            PainCheckin.user_id == user_id,
+            PainCheckin.morning.is_(None),
+        )
+        .values(morning=answer, morning_at=now)
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1  # type: ignore[attr-defined]

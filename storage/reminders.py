@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.coaching import schedule
 from bot.coaching.checkin import decide_followup, followup_due
+from bot.coaching.morning import decide_morning, morning_due, needs_check
 from bot.coaching.schedule import Action, SlotContext
 from bot.coaching.states import SessionStatus, SlotStatus
 from storage.db import upsert_insert
@@ -27,6 +28,7 @@ from storage.sessions import last_routine
 REMINDER = "reminder"
 SNOOZE = "snooze"
 FOLLOWUP = "followup"  # "how did your back feel?" after a session without a check-in
+MORNING = "morning"  # "how is your back this morning?" after a session with pain or a raise
 # Slot statuses.
 PENDING, CLAIMED, SENT = SlotStatus.PENDING, SlotStatus.CLAIMED, SlotStatus.SENT
 SKIPPED, FAILED = SlotStatus.SKIPPED, SlotStatus.FAILED
@@ -294,6 +296,15 @@ async def claim_pending(
     assert user is not None
     if slot.kind == FOLLOWUP:  # not a reminder: it does not depend on the reminder switch
         action = await _followup_action(session, slot, user, now, grace)
+    elif slot.kind == MORNING:  # nor does the next-morning question
+        answer = await session.scalar(
+            select(PainCheckin).where(PainCheckin.session_id == slot.session_id)
+        )
+        action = decide_morning(
+            active=user.is_active, due_at=slot.due_at, now=now, grace=grace,
+            needed=answer is not None and needs_check(answer.pain, answer.raised),
+            answered=answer is not None and answer.morning is not None,
+        )  # fmt: skip
     else:
         settings = await session.get(ReminderSettings, slot.user_id)
         action = schedule.decide(
@@ -331,6 +342,30 @@ async def schedule_followup(
         session, user_id, FOLLOWUP, due_at, now, status=PENDING, detail=f"session {session_id}",
         session_id=session_id,
     )  # fmt: skip
+
+
+async def schedule_morning(
+    session: AsyncSession, user: User, workout: WorkoutSession, now: datetime
+) -> datetime:
+    """Add the next-morning question about a session (once), at the reminder time or 09:00."""
+    settings = await session.get(ReminderSettings, user.id)
+    at = settings.local_time if settings is not None and settings.enabled else None
+    due = morning_due(workout.started_at, user.timezone, at)
+    await insert_slot(
+        session, user.id, MORNING, due, now, status=PENDING, detail=f"session {workout.id}",
+        session_id=workout.id,
+    )  # fmt: skip
+    return due
+
+
+async def morning_due_at(session: AsyncSession, session_id: int) -> datetime | None:
+    """Return when the next-morning question about a session is (or was) due, if any."""
+    return await session.scalar(
+        select(ReminderSlot.due_at)
+        .where(ReminderSlot.session_id == session_id, ReminderSlot.kind == MORNING)
+        .order_by(ReminderSlot.due_at.desc())
+        .limit(1)
+    )
 
 
 async def schedule_idle_followups(

@@ -171,6 +171,14 @@ async def app(
 
 
 @pytest.fixture
+def quiet_jobs(app: BandCoachApp) -> None:
+    """Stop the background polling jobs: the tests dispatch and fire timers themselves."""
+    assert app.job_queue is not None
+    for job in app.job_queue.jobs():
+        job.schedule_removal()
+
+
+@pytest.fixture
 def app_db(app: BandCoachApp) -> Database:
     """Return the database the running app uses."""
     return app.bot_data.db

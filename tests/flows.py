@@ -32,13 +32,60 @@ CAT = load_catalogue()
 GREEN = "✓ 🟢 Green (my band)"
 
 
-async def onboard(user: FakeUser, goal: str = "Ease low-back discomfort") -> None:
-    """Finish onboarding with a green band."""
+async def onboard(
+    user: FakeUser,
+    goal: str = "Ease low-back discomfort",
+    *,
+    schedule: str = "No reminders for now",
+    zone: str = "UTC",
+) -> None:
+    """Finish onboarding with a green band (no reminders and UTC unless told otherwise)."""
     await user.send("/start")
     await user.tap(goal)
     await user.tap("Green")
-    await user.tap("No reminders for now")
-    await user.tap("UTC")
+    await user.tap(schedule)
+    await user.tap(zone)
+
+
+async def start(user: FakeUser, routine: str, rounds: str | None = "✓ 2 (suggested)") -> None:
+    """Open /warmup and start a routine on the band ticked first."""
+    await user.send("/warmup")
+    await user.tap(CAT.routine(routine).name)
+    if rounds is not None:
+        await user.tap(rounds)
+    await user.tap(user.buttons()[0][0])
+
+
+async def finish(user: FakeUser) -> None:
+    """Tap Done on every step, skipping the rests, until the summary arrives."""
+    while "Warm-up complete" not in user.last_message().text:
+        rest = user.last_message().text.startswith("⏸ Rest")
+        await user.tap(t.SKIP_REST_LABEL if rest else t.DONE_LABEL)
+
+
+async def check_in(user: FakeUser, pain: int, *areas: str, side: str = "Same") -> None:
+    """Answer the check-in on screen: pain, the areas (labels) and the weaker side."""
+    await user.tap({0: "0 · none", 10: "10 · worst"}.get(pain, str(pain)))
+    for area in areas:
+        await user.tap(area)
+    if areas:
+        await user.tap("✅ That's all")
+    await user.tap(side)
+
+
+def sent_texts(fake: FakeTelegram, user: FakeUser, needle: str) -> list[str]:
+    """Return every message sent to the user that contains `needle`."""
+    return [
+        str(c.params["text"])
+        for c in fake.calls_to("sendMessage")
+        if c.ok and c.params.get("chat_id") == user.chat_id and needle in str(c.params["text"])
+    ]
+
+
+async def checkins(db: Database) -> list[PainCheckin]:
+    """Return every check-in."""
+    async with db.read() as session:
+        return list((await session.execute(select(PainCheckin))).scalars())
 
 
 async def begin(user: FakeUser, routine: str, rounds: str | None = None) -> None:

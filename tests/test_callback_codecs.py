@@ -6,6 +6,7 @@ import pytest
 
 from bot.coaching import checkin, session, setup
 from bot.coaching.catalogue import load_catalogue
+from bot.coaching.morning import WORSE, MorningTap
 from bot.coaching.onboarding_keyboards import MenuTap, OnboardingTap
 from bot.coaching.reminder_keyboards import NudgeTap, SettingsTap
 from bot.coaching.screen import Button
@@ -22,6 +23,7 @@ ROUND_TRIPS = [
     (session.Tap(BIG, 9999, "count", 200), session.parse_tap),
     (checkin.Tap(BIG, checkin.SIDE, 10, checkin.ALL_AREAS, "left"), checkin.parse_tap),
     (setup.SetupTap(setup.ABANDON, session_id=BIG), lambda d: setup.parse_setup(CAT, d)),
+    (MorningTap(BIG, WORSE), MorningTap.parse),
 ]
 
 
@@ -45,6 +47,9 @@ def test_each_codec_round_trips_its_largest_value_within_64_bytes(
         (NudgeTap.parse, "rm:go:" + "9" * 19),
         (SettingsTap.parse, "rs:"),
         (SettingsTap.parse, "rm:menu"),
+        (MorningTap.parse, "mo:12:x"),
+        (MorningTap.parse, "mo:12"),
+        (MorningTap.parse, "mo:" + "9" * 19 + ":w"),
     ],
 )
 def test_malformed_data_is_refused(parse: object, data: str) -> None:

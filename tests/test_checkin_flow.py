@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 from telegram import Update
 
@@ -23,9 +22,9 @@ from bot.fake_telegram import FakeTelegram, FakeUser, fake_request
 from bot.reminders import JOB_NAME, dispatch_due
 from bot.warmup_timers import fire_due_timers
 from storage.db import Database
-from storage.models import LiveMessage, PainCheckin, ReminderSlot, User
+from storage.models import LiveMessage, ReminderSlot, User
 from tests.conftest import make_settings
-from tests.flows import current
+from tests.flows import checkins, current, finish, onboard, sent_texts, start
 
 CAT = load_catalogue()
 UPPER_UP = (
@@ -35,47 +34,9 @@ UPPER_UP = (
     "• Touchdowns: 10 → 12 reps (all sets done, pain-free)\n"
     "• Rest between moves: 20 → 15 s (complete session, pain-free; rest between rounds stays)\n"
     "\n"
-    "📅 Next session: Wed 25 Nov. Aim for 3 sessions a week."
+    "📅 Next session: Wed 25 Nov. Aim for 3 sessions a week.\n"
+    "🌅 On Tue 24 Nov at 09:00 I'll ask how your back feels that morning."
 )
-
-
-@pytest.fixture
-def quiet_jobs(app: BandCoachApp) -> None:
-    """Stop the background polling jobs: the tests dispatch and fire timers themselves."""
-    assert app.job_queue is not None
-    for job in app.job_queue.jobs():
-        job.schedule_removal()
-
-
-async def onboard(user: FakeUser, schedule: str = "No reminders for now") -> None:
-    """Finish onboarding with a green band and no reminders."""
-    await user.send("/start")
-    await user.tap("Ease low-back discomfort")
-    await user.tap("Green")
-    await user.tap(schedule)
-    await user.tap("UTC")
-
-
-async def start(user: FakeUser, routine: str, rounds: str | None = "✓ 2 (suggested)") -> None:
-    """Open /warmup and start a routine on the band ticked first."""
-    await user.send("/warmup")
-    await user.tap(CAT.routine(routine).name)
-    if rounds is not None:
-        await user.tap(rounds)
-    await user.tap(user.buttons()[0][0])
-
-
-async def finish(user: FakeUser) -> None:
-    """Tap Done on every step, skipping the rests, until the summary arrives."""
-    while "Warm-up complete" not in user.last_message().text:
-        rest = user.last_message().text.startswith("⏸ Rest")
-        await user.tap(t.SKIP_REST_LABEL if rest else t.DONE_LABEL)
-
-
-async def checkins(db: Database) -> list[PainCheckin]:
-    """Return every check-in."""
-    async with db.read() as session:
-        return list((await session.execute(select(PainCheckin))).scalars())
 
 
 async def awaiting(db: Database, user_id: int) -> str | None:
@@ -84,15 +45,6 @@ async def awaiting(db: Database, user_id: int) -> str | None:
         user = await session.get(User, user_id)
         assert user is not None
         return user.awaiting
-
-
-def sent_texts(fake: FakeTelegram, user: FakeUser, needle: str) -> list[str]:
-    """Return every message sent to the user that contains `needle`."""
-    return [
-        str(c.params["text"])
-        for c in fake.calls_to("sendMessage")
-        if c.ok and c.params.get("chat_id") == user.chat_id and needle in str(c.params["text"])
-    ]
 
 
 # ---------------------------------------------------------------- the main path
@@ -238,7 +190,8 @@ async def test_re_answering_within_12_hours_replaces_the_answer_and_recomputes(
     assert user.last_message().text == (
         "📋 Worked out again with your new answer:\n"
         "• Everything stays as it is: we hold while there is discomfort (pain 4/10)\n\n"
-        "📅 Next session: Wed 25 Nov. Aim for 3 sessions a week."
+        "📅 Next session: Wed 25 Nov. Aim for 3 sessions a week.\n"
+    "🌅 On Tue 24 Nov at 09:00 I'll ask how your back feels that morning."
     )
     [row] = await checkins(app_db)
     assert (row.pain, row.areas) == (4, "hips")
@@ -255,7 +208,7 @@ async def test_re_answering_within_12_hours_replaces_the_answer_and_recomputes(
     assert (row.pain, row.areas) == (4, "hips")
 
 
-async def test_pain_of_seven_or_more_gets_the_safety_message_and_a_deload(
+async def test_pain_of_six_or_more_gets_the_safety_message_and_a_deload(
     user: FakeUser, app_db: Database
 ) -> None:
     await onboard(user)
@@ -271,7 +224,8 @@ async def test_pain_of_seven_or_more_gets_the_safety_message_and_a_deload(
     assert user.last_message().text == (
         "📋 Your next sessions:\n"
         "• Next session is a deload: band green → yellow\n\n"
-        f"{ct.SAFETY}\n\n{ct.NEXT_AFTER_PAIN}"
+        f"{ct.SAFETY}\n\n{ct.NEXT_AFTER_PAIN}\n"
+        "🌅 On Tue 24 Nov at 09:00 I'll ask how your back feels that morning."
     )
     await user.send("/plan")
     assert "Upper-body activation · yellow band" in user.last_message().text
@@ -327,7 +281,8 @@ async def test_the_change_message_names_the_next_reminder_when_reminders_are_on(
     await user.tap("0 · none")
     await user.tap("Same")
     assert user.last_message().text.endswith(
-        "📅 Next session: Mon 23 Nov at 07:00 (I'll nudge you)."
+        "📅 Next session: Mon 23 Nov at 07:00 (I'll nudge you).\n"
+        "🌅 On Tue 24 Nov at 07:00 I'll ask how your back feels that morning."  # reminder time
     )
 
 
@@ -487,7 +442,8 @@ async def test_a_chosen_move_progresses_and_plan_shows_every_move_to_pick(
         "• Lateral walks: 10 → 12 steps (all sets done, pain-free)\n"
         "• Pull-aparts: 10 → 12 reps (all sets done, pain-free)\n"
         "\n"
-        "📅 Next session: Wed 25 Nov. Aim for 3 sessions a week."
+        "📅 Next session: Wed 25 Nov. Aim for 3 sessions a week.\n"
+    "🌅 On Tue 24 Nov at 09:00 I'll ask how your back feels that morning."
     )
     await user.send("/plan")
     assert (
@@ -582,7 +538,13 @@ async def test_no_follow_up_after_a_check_in_and_none_when_stale(
     await dispatch_due(app.bot_data, clock())
     assert await followup_count(fake, user) == 0
     async with app_db.read() as session:
-        slots = (await session.execute(select(ReminderSlot.status, ReminderSlot.detail))).all()
+        slots = (
+            await session.execute(
+                select(ReminderSlot.status, ReminderSlot.detail).where(
+                    ReminderSlot.kind == "followup"
+                )
+            )
+        ).all()
     assert sorted(slots) == [("skipped", "checked_in"), ("skipped", "stale")]
 
 

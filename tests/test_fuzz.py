@@ -117,7 +117,7 @@ TYPED = st.one_of(
         lambda s: bool(s.strip())
     ),
 )
-PREFIXES = ("ob", "st", "rm", "rs", "wu", "ws", "ci", "zz", "")
+PREFIXES = ("ob", "st", "rm", "rs", "wu", "ws", "ci", "mo", "zz", "")
 FIELD = st.one_of(
     st.integers(min_value=-5, max_value=12).map(str),
     st.sampled_from(["0", "1", "2", "999999999999999999", "1e9", "0x10", "-1", "٣", "n201"]),
@@ -159,6 +159,7 @@ WELL_FORMED = st.one_of(
         ),
     ),
     st.builds("wu:{}:{}".format, st.sampled_from(["resume", "abandon"]), ROW_ID),
+    st.builds("mo:{}:{}".format, ROW_ID, st.sampled_from(["b", "u", "w", "x"])),
     st.builds("rm:{}:{}".format, st.sampled_from(["go", "sn", "sk"]), ROW_ID),
     st.sampled_from(
         [
@@ -545,7 +546,7 @@ class HostileWorld(RuleBasedStateMachine):
                 )
         shown_in: dict[tuple[int, int], str] = {}
         for live in lives:
-            key = re.fullmatch(r"(ws|ci|cr)([0-9]+)", live.key)
+            key = re.fullmatch(r"(ws|ci|cr|mo)([0-9]+)", live.key)
             if key is not None:  # a session's screens live in its owner's chat only
                 owner = owners.get(int(key[2]))
                 assert owner == live.user_id == live.chat_id, (

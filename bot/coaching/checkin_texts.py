@@ -66,6 +66,7 @@ NEXT_REMINDER = "📅 Next session: {day} at {time} (I'll nudge you)."
 NEXT_SUGGESTED = "📅 Next session: {day}. Aim for 3 sessions a week."
 PICK_FROM = "You pick {count} of these moves:"
 NEXT_AFTER_PAIN = "📅 Next session: once the pain has settled, and it will be a lighter deload."
+MORNING_NOTE = "🌅 On {day} at {time} I'll ask how your back feels that morning."
 SUGGESTED_GAP = timedelta(days=2)  # 3 sessions a week
 
 
@@ -111,12 +112,21 @@ def next_session(
     return NEXT_SUGGESTED.format(day=local_date(now + SUGGESTED_GAP, zone))
 
 
-def changes(reasons: Sequence[str], *, safety: bool, again: bool, next_line: str) -> str:
-    """Return the message after a check-in: each change and its reason, then the next session."""
+def changes(
+    reasons: Sequence[str], *, safety: bool, again: bool, next_line: str, morning: str = ""
+) -> str:
+    """Return the message after a check-in: changes and reasons, the next session, the morning."""
     lines = [CHANGES_AGAIN if again else CHANGES, *(f"• {r}" for r in reasons)]
     if safety:
         lines += ["", SAFETY]
-    return "\n".join([*lines, "", next_line])
+    return "\n".join([*lines, "", next_line, *([morning] if morning else [])])
+
+
+def morning_line(due: datetime | None, zone: str) -> str:
+    """Return the promise of the next-morning question ('' when none is asked)."""
+    if due is None:
+        return ""
+    return MORNING_NOTE.format(day=local_date(due, zone), time=local_clock(due, zone))
 
 
 def plan_text(catalogue: Catalogue, prescription: Prescription) -> str:

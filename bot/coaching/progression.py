@@ -148,6 +148,7 @@ class Progression:
     reasons: tuple[str, ...] = ()
     safety: bool = False
     deload: bool = False
+    raised: bool = False  # a target, the band, or a shorter rest went up
 
 
 # ---------------------------------------------------------------- ladders and defaults
@@ -586,6 +587,18 @@ def next_prescription(
         reasons=tuple(reasons + side_reasons),
         safety=severe,
         deload=severe,
+        raised=went_up(current.routine(rx.routine), balanced.routine(rx.routine)),
+    )
+
+
+def went_up(before: RoutinePrescription, after: RoutinePrescription) -> bool:
+    """Return True when anything of a routine got harder: a target, the band or shorter rest."""
+    return (
+        any(after.targets[key] > value for key, value in before.targets.items())
+        or _band_index(after.band) > _band_index(before.band)
+        or after.rest_between_moves < before.rest_between_moves
+        or after.rounds > before.rounds
+        or (after.extra_side is not None and after.extra_side != before.extra_side)
     )
 
 

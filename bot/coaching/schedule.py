@@ -44,6 +44,8 @@ class Action(StrEnum):
     REMINDED = "reminded"
     CHECKED_IN = "checked_in"  # a follow-up whose session got its check-in meanwhile
     SUPERSEDED = "superseded"  # a follow-up about a session that a newer one replaced
+    ANSWERED = "answered"  # a next-morning question answered already
+    NOT_NEEDED = "not_needed"  # a next-morning question whose check-in changed to pain 0
 
 
 @dataclass(frozen=True)
