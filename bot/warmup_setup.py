@@ -9,6 +9,7 @@ from bot.coaching import session_keyboards as kb
 from bot.coaching import session_texts as t
 from bot.coaching import setup
 from bot.coaching.profile import BANDS
+from bot.coaching.progression import capped
 from bot.coaching.screen import Chat, Reply, Screen
 from bot.coaching.session import ABANDON_AFTER, ABANDONED, Plan, ordered_routines
 from bot.coaching.session_screens import INTRO_KEY
@@ -57,14 +58,17 @@ async def _band_screen(
     async with deps.db.read() as session:
         user = await repo.get_user(session, user_id)
         rx = await progress.prescription(session, deps.catalogue, user_id)
-    current = user.band if user is not None and user.band in BANDS else None
-    current = rx.routine(key).band or current  # the band the progression has reached
+    own = user.band if user is not None and user.band in BANDS else None
+    cap = deps.catalogue.band_cap(key)
+    current = capped(rx.routine(key).band or own, cap)  # the band the progression has reached
     routine = deps.catalogue.routine(key)
     moves = moves_of(routine, mask)
     name = f"{routine.name} · {t.names(deps.catalogue, moves)}" if moves else routine.name
     template = t.CHOOSE_BAND if current else t.PICK_BAND
     text = template.format(routine=name, rounds=rounds, rounds_word=t.rounds_word(rounds))
-    return Screen(text, kb.band_keyboard(routine, rounds, current, mask))
+    lighter_than_own = cap is not None and capped(own, cap) != own
+    bands, note = deps.catalogue.bands_for(key), t.LIGHT_BAND if lighter_than_own else t.MY_BAND
+    return Screen(text, kb.band_keyboard(routine, rounds, current, mask, bands, note))
 
 
 def _moves_screen(deps: BotData, key: str, mask: int) -> Screen:

@@ -85,9 +85,9 @@ def test_upper_body_matches_seed_001() -> None:
     )
 
 
-def test_superset_alternates_lower_and_upper_without_rest() -> None:
+def test_superset_does_lower_then_upper_starting_with_20_s_between_moves() -> None:
     assert steps_of("superset") == steps_of("lower") + steps_of("upper")
-    assert SHIPPED.routine("superset").rest_between_moves == 0
+    assert SHIPPED.routine("superset").rest_between_moves == 20  # seed 001: 10-20 s at first
 
 
 def test_glutes_for_back_relief_matches_seed_004() -> None:

@@ -412,7 +412,7 @@ async def test_a_side_weaker_three_times_adds_an_extra_set_on_that_side(user: Fa
     await start(user, "hip_flexion", rounds="1")
     await user.tap(t.DONE_LABEL)
     await user.tap(t.SKIP_REST_LABEL)
-    assert "Band hip flexion · left side (extra set)" in user.last_message().text
+    assert "Band hip flexion · left leg lifts (extra set)" in user.last_message().text
     assert "step 2/3" in user.last_message().text
 
 
@@ -461,7 +461,7 @@ async def test_a_chosen_move_progresses_and_plan_shows_every_move_to_pick(
     # Next time the same pick is ticked, at the new targets; a move new to the pick starts at 10.
     await start_quick(user, "✓ Pull-aparts", "Diagonal walks")
     first = user.last_message().text
-    assert "Lateral walks · left side" in first and "12 steps · green band" in first
+    assert "Lateral walks · left foot leads" in first and "12 steps · green band" in first
     await finish(user)
     row = await current(app_db, user.user_id)
     assert [(p["exercise"], p["side"], p["target"]) for p in row.plan["steps"]] == [

@@ -255,6 +255,24 @@ def test_no_extra_set_is_added_on_a_painful_day() -> None:
     assert all(r.extra_side is None for r in result.prescription.routines.values())
 
 
+@pytest.mark.parametrize("band", BANDS)
+def test_hip_flexion_stays_on_yellow_or_green_and_its_reps_stop_at_15(band: str) -> None:
+    rx = p.prescription_for(CAT, band)
+    light = "yellow" if band == "yellow" else "green"
+    assert rx.routine("hip_flexion").band == light
+    top = start("hip_flexion", band=light, targets={"hip_flexion": 15})
+    result = p.next_prescription(CAT, top, session(top, "hip_flexion"), PAIN_FREE)
+    after_top = result.prescription.routine("hip_flexion")
+    assert (after_top.band, dict(after_top.targets)) == (light, {"hip_flexion": 15})
+    assert result.reasons[0] == (
+        "Band hip flexion stays at 15 reps: the top of its range; it stays on a light band, "
+        "precision over range"
+    )
+    heavy = p.SessionResult("hip_flexion", "black", True, False, session(top, "hip_flexion").sets)
+    after = p.next_prescription(CAT, top, heavy, PAIN_FREE).prescription
+    assert after.routine("hip_flexion").band == "green"  # the band used today, but never above
+
+
 # ---------------------------------------------------------------- holding and backing off
 
 
@@ -519,6 +537,7 @@ def test_property_never_above_the_top_of_the_range_and_always_inside_the_catalog
             assert low <= rx.rounds <= high
             assert 0 <= rx.rest_between_moves <= routine.rest_between_moves
             assert rx.band in BANDS or (rx.band is None and not p.has_band(CAT, routine))
+            assert rx.band is None or rx.band in CAT.bands_for(key)  # hip flexion: yellow/green
             assert rx.extra_side in (None, "left", "right")
             assert list(rx.targets) == list(p.default_routine(CAT, key, None).targets)
             for exercise, target in rx.targets.items():

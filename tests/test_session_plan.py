@@ -98,7 +98,7 @@ def test_step_text_shows_where_what_target_band_and_cues() -> None:
     step = plan.steps[9]  # round 2, step 4: lateral walks, right
     text = t.step_text(plan.routine_name, step, CAT.exercise(step.exercise).cues)
     assert "Lower-body activation · round 2/3 · step 4/6" in text
-    assert "Lateral walks · right side" in text
+    assert "Lateral walks · right foot leads" in text
     assert "10 steps · green band" in text
     for cue in CAT.exercise("lateral_walks").cues:
         assert f"• {cue}" in text
@@ -232,8 +232,8 @@ def test_after_set_rests_then_moves_and_finishes() -> None:
     nxt = s.after_set(plan, 0, T0)
     assert (nxt.position, nxt.phase, nxt.timer_due_at, nxt.finished) == (1, "rest:5", at(5), False)
     assert s.after_set(plan, 5, T0).finished
-    superset = s.build_plan(CAT, "superset", 2, "green")
-    assert s.after_set(superset, 0, T0) == s.Next(1, s.STEP, None, finished=False)
+    quick = s.build_plan(CAT, "quick", 1, "green")  # no rest between its moves
+    assert s.after_set(quick, 0, T0) == s.Next(1, s.STEP, None, finished=False)
 
 
 @pytest.mark.parametrize(("late", "stale"), [(0, False), (30, False), (31, True), (3600, True)])

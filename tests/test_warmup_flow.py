@@ -192,10 +192,10 @@ async def test_pick_two_moves_and_the_logged_sets_match_exactly(
         ("lateral_walks", "right", 10),
         ("touchdowns", None, 10),
     ]
-    assert "Lateral walks · left side" in user.last_message().text
+    assert "Lateral walks · left foot leads" in user.last_message().text
     assert "step 1/3" in user.last_message().text
     await user.tap(t.DONE_LABEL)
-    assert "Lateral walks · right side" in user.last_message().text  # no rest in the quick one
+    assert "Lateral walks · right foot leads" in user.last_message().text  # no rest in the quick one
     await user.tap(t.FEWER_LABEL)
     await user.tap("8")
     await user.tap(t.SKIP_LABEL)
@@ -286,7 +286,7 @@ async def test_timed_step_counts_down_with_paced_edits_then_logs(
 ) -> None:
     await begin(user, "lower", "✓ 2 (suggested)")
     step_msg = user.last_message()
-    assert "Foot fire · left side" in step_msg.text and "10 seconds · green band" in step_msg.text
+    assert "Foot fire · left foot moves" in step_msg.text and "10 seconds · green band" in step_msg.text
     assert user.buttons()[0] == [t.START_TIMER_LABEL]
     before = len(edits_of(fake, step_msg.message_id))
     await user.tap(t.START_TIMER_LABEL)
@@ -305,7 +305,7 @@ async def test_timed_step_counts_down_with_paced_edits_then_logs(
         "⏱ Go: 3 s",
         "⏱ Go: 2 s",
         "⏱ Go: 1 s",
-        "Foot fire · left side: ✅ 10 seconds",
+        "Foot fire · left foot moves: ✅ 10 seconds",
     ]
     # Start + 7 ticks + the rest that follows, saying what was logged: never more than one
     # edit per second of time.
@@ -458,6 +458,27 @@ async def test_forged_and_foreign_buttons_change_nothing(
     after = await current(app_db, user.user_id)
     assert (after.position, after.phase, after.status) == (0, "step", "active")
     assert await logged(app_db, row.id) == []
+
+
+async def test_hip_flexion_offers_only_light_bands_and_says_where_the_band_goes(
+    fake: FakeTelegram, app: BandCoachApp, app_db: Database
+) -> None:
+    user = fake.user(5150, first_name="Ria")
+    await user.send("/start")
+    await user.tap("Ease low-back discomfort")
+    await user.tap("Blue")
+    await user.tap("No reminders for now")
+    await user.tap("UTC")
+    await user.send("/warmup")
+    await user.tap(CAT.routine("hip_flexion").name)
+    await user.tap("✓ 2 (suggested)")
+    assert user.buttons() == [["✓ 🟢 Green (a light band for this move)"], ["🟡 Yellow"]]
+    await user.tap_data("wu:b:hip_flexion:2:blue")
+    assert user.last_answer() == t.BAD_BUTTON
+    await user.tap("✓ 🟢 Green (a light band for this move)")
+    step = user.last_message().text
+    assert "💪 Band hip flexion · left leg lifts" in step and "10 reps · green band" in step
+    assert "📍 Lie on your back, band around both feet" in step
 
 
 async def test_setup_buttons_need_a_finished_onboarding(

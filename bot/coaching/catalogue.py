@@ -9,6 +9,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from bot.coaching.profile import BANDS
+
 UNITS: tuple[str, ...] = ("reps", "steps", "seconds", "hold")
 TIMED_UNITS: frozenset[str] = frozenset({"seconds", "hold"})
 SIDES: tuple[str, ...] = ("left", "right")
@@ -20,7 +22,8 @@ MAX_CUE_LENGTH = 90
 MAX_OPTIONS = 12  # a routine's choice of moves: keeps the keyboard usable and the bit mask short
 
 _EXERCISE_FIELDS = frozenset(
-    {"name", "unit", "per_side", "band", "target", "range", "hold_seconds", "each", "cues", "seed"}
+    {"name", "unit", "per_side", "band", "target", "range", "hold_seconds", "each", "cues", "seed",
+     "setup", "side_means", "max_band"}
 )
 _ROUTINE_FIELDS = frozenset(
     {
@@ -58,6 +61,9 @@ class Exercise:
     seed: str
     hold_seconds: int | None = None
     each: str | None = None
+    setup: str = ""  # where the band goes and how to stand or lie
+    side_means: str | None = None  # per-side moves: what "left" means, e.g. "{side} foot leads"
+    max_band: str | None = None  # the heaviest band the move may be prescribed (seed 003)
 
     @property
     def timed(self) -> bool:
@@ -155,6 +161,18 @@ class Catalogue:
     def routine(self, key: str) -> Routine:
         """Return the routine with this key."""
         return self.routines[key]
+
+    def band_cap(self, key: str) -> str | None:
+        """Return the heaviest band a routine may use: the lightest max_band of its moves."""
+        routine = self.routine(key)
+        moves = routine.choice.options if routine.choice else [s.exercise for s in routine.steps]
+        caps = [c for c in (self.exercise(m).max_band for m in moves) if c is not None]
+        return min(caps, key=BANDS.index) if caps else None
+
+    def bands_for(self, key: str) -> tuple[str, ...]:
+        """Return the bands a routine may be done with, lightest first."""
+        cap = self.band_cap(key)
+        return BANDS if cap is None else BANDS[: BANDS.index(cap) + 1]
 
 
 DEFAULT_CATALOGUE = "catalogue.toml"
@@ -263,19 +281,33 @@ def _parse_exercise(source: str, key: str, data: Any) -> Exercise:
             )
     name = check.text(data, "name")
     seed = check.text(data, "seed")
-    assert name is not None and seed is not None and unit is not None
+    setup = check.text(data, "setup")
+    assert name is not None and seed is not None and unit is not None and setup is not None
+    if len(setup) > MAX_CUE_LENGTH:
+        raise check.fail("setup", f"must be one short line (<= {MAX_CUE_LENGTH} characters)")
+    per_side = check.flag(data, "per_side")
+    side_means = check.text(data, "side_means", optional=True)
+    if per_side != (side_means is not None) or (side_means and "{side}" not in side_means):
+        raise check.fail("side_means", "per-side moves say what a side means, with {side}")
+    band = check.flag(data, "band")
+    max_band = check.text(data, "max_band", optional=True)
+    if max_band is not None and (not band or max_band not in BANDS):
+        raise check.fail("max_band", f"must be one of {', '.join(BANDS)} on a banded move")
     return Exercise(
         key=key,
         name=name,
         unit=unit,
-        per_side=check.flag(data, "per_side"),
-        band=check.flag(data, "band"),
+        per_side=per_side,
+        band=band,
         target=target,
         range=(low, high),
         cues=tuple(c.strip() for c in cues),
         seed=seed,
         hold_seconds=hold,
         each=check.text(data, "each", optional=True),
+        setup=setup,
+        side_means=side_means,
+        max_band=max_band,
     )
 
 

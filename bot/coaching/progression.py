@@ -222,7 +222,7 @@ def default_routine(catalogue: Catalogue, key: str, band: str | None) -> Routine
         targets.setdefault(step.exercise, step.target)
     return RoutinePrescription(
         routine=key,
-        band=band if band in BANDS and has_band(catalogue, routine) else None,
+        band=capped(band, catalogue.band_cap(key)) if has_band(catalogue, routine) else None,
         rest_between_moves=routine.rest_between_moves,
         rounds=routine.rounds,
         targets=targets,
@@ -241,7 +241,11 @@ def fit(catalogue: Catalogue, stored: RoutinePrescription, band: str | None) -> 
     banded = has_band(catalogue, routine)
     return RoutinePrescription(
         routine=routine.key,
-        band=(stored.band if stored.band in BANDS else default.band) if banded else None,
+        band=capped(
+            stored.band if stored.band in BANDS else default.band, catalogue.band_cap(routine.key)
+        )
+        if banded
+        else None,
         rest_between_moves=max(0, min(stored.rest_between_moves, routine.rest_between_moves)),
         rounds=min(max(stored.rounds, low_rounds), high_rounds),
         targets=targets,
@@ -301,6 +305,13 @@ def _band_index(band: str | None) -> int:
     return BANDS.index(band) if band in BANDS else -1
 
 
+def capped(band: str | None, cap: str | None) -> str | None:
+    """Return a band no heavier than `cap` (seed 003: hip flexion stays on yellow or green)."""
+    if band not in BANDS:
+        return None
+    return cap if cap is not None and _band_index(band) > _band_index(cap) else band
+
+
 def lighter(band: str | None) -> str | None:
     """Return the next lighter band, or None on the lightest band or without one."""
     index = _band_index(band)
@@ -347,8 +358,10 @@ def advance_reps(
     exercises = routine_exercises(catalogue, routine)
     banded = [e for e in exercises if e.band]
     heavier_band = heavier(rx.band)
+    light_only = catalogue.band_cap(rx.routine) is not None  # seed 003: never raised by itself
     band_up = (
-        any(planned(result, e.key) for e in banded)
+        not light_only
+        and any(planned(result, e.key) for e in banded)
         and heavier_band is not None
         and all(
             at_top(e, rx.targets[e.key]) and (earned(result, e.key) or not planned(result, e.key))
@@ -376,7 +389,9 @@ def advance_reps(
                 f"not every set reached {before} this time"
             )
         elif at_top(exercise, before):
-            if exercise.band and on_black:
+            if exercise.band and light_only:
+                why = "the top of its range; it stays on a light band, precision over range"
+            elif exercise.band and on_black:
                 why = "the top of its range on black, the heaviest band: keep the form perfect"
             elif exercise.band:
                 why = "the top of its range; the band goes up once every banded move is there"
@@ -550,10 +565,12 @@ def next_prescription(
     lighter_used = _band_index(result.band) < _band_index(rx.band)
     if result.band in BANDS and rx.band is not None and result.band != rx.band:
         if checkin.may_progress or lighter_used:  # a heavier band chosen on a painful day: no
-            reasons.append(f"Band: you used {result.band} today, so your plan follows it")
-            rx = replace(rx, band=result.band)
+            used = capped(result.band, catalogue.band_cap(routine.key))
+            if used != rx.band:
+                reasons.append(f"Band: you used {used} today, so your plan follows it")
+                rx = replace(rx, band=used)
     elif result.band in BANDS and rx.band is None and has_band(catalogue, routine):
-        rx = replace(rx, band=result.band)
+        rx = replace(rx, band=capped(result.band, catalogue.band_cap(routine.key)))
     severe = checkin.pain >= SEVERE_PAIN or (result.stopped and checkin.pain > MILD_PAIN_MAX)
     back_off = checkin.low_back and checkin.pain >= LOW_BACK_BACK_OFF
     if severe:

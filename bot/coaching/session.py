@@ -62,6 +62,8 @@ class PlanStep:
     hold_seconds: int | None = None
     each: str | None = None
     extra: bool = False  # one extra set on the weaker side (seed 002)
+    setup: str | None = None  # where the band goes and how to stand or lie
+    side_means: str | None = None  # what the side means, e.g. "left foot leads"
 
     @property
     def timed(self) -> bool:
@@ -160,6 +162,10 @@ def build_plan(
                     hold_seconds=exercise.hold_seconds,
                     each=exercise.each,
                     extra=extra,
+                    setup=exercise.setup or None,
+                    side_means=exercise.side_means.format(side=step.side)
+                    if exercise.side_means and step.side
+                    else None,
                 )
             )
     return Plan(routine.key, routine.name, rounds, band, tuple(steps))

@@ -70,13 +70,18 @@ def rounds_keyboard(
 
 
 def band_keyboard(
-    routine: Routine, rounds: int, current: str | None, mask: int | None = None
+    routine: Routine,
+    rounds: int,
+    current: str | None,
+    mask: int | None = None,
+    bands: Sequence[str] = BANDS,
+    note: str = t.MY_BAND,
 ) -> Keyboard:
-    """Return the bands with the user's own band first, so confirming it is one tap."""
-    ordered = [b for b in BANDS if b == current] + [b for b in BANDS if b != current]
+    """Return the bands the routine allows, the user's own first, so confirming is one tap."""
+    ordered = [b for b in bands if b == current] + [b for b in bands if b != current]
     buttons = [
         _setup(
-            f"✓ {BAND_LABELS[b]} (my band)" if b == current else BAND_LABELS[b],
+            f"✓ {BAND_LABELS[b]} ({note})" if b == current else BAND_LABELS[b],
             SetupTap(setup.BAND, routine.key, rounds=rounds, band=b, mask=mask),
         )
         for b in ordered

@@ -20,6 +20,8 @@ CHOOSE_BAND = "{routine} · {rounds} {rounds_word}. Which band are you using?"
 PICK_BAND = "{routine} · {rounds} {rounds_word}. Pick the band you're using today:"
 STARTING = "Let's go: {routine} · {rounds} {rounds_word} · {band} band. 💪"
 ALREADY_STARTED = "Your warm-up has already started ✓"
+MY_BAND = "my band"
+LIGHT_BAND = "a light band for this move"
 NEED_ONBOARDING = "Let's set you up first: send /start (it takes four taps)."
 ACTIVE_SESSION = "You have a warm-up in progress: {where}.\n\nResume where you left off?"
 RESUME = "▶ Resume"
@@ -99,8 +101,9 @@ def target_text(step: PlanStep) -> str:
 
 
 def exercise_line(step: PlanStep) -> str:
-    """Return the exercise with its side, e.g. 'Lateral walks · left side (extra set)'."""
-    line = f"{step.name} · {step.side} side" if step.side else step.name
+    """Return the exercise with its side, e.g. 'Lateral walks · left foot leads (extra set)'."""
+    side = step.side_means or (f"{step.side} side" if step.side else None)
+    line = f"{step.name} · {side}" if side else step.name
     return f"{line} (extra set)" if step.extra else line
 
 
@@ -116,6 +119,8 @@ def step_text(routine_name: str, step: PlanStep, cues: Sequence[str]) -> str:
     """Return the message for one step: where, what, how many, band and cues."""
     cue_lines = "\n".join(f"• {c}" for c in cues)
     body = f"{where(routine_name, step)}\n\n💪 {exercise_line(step)}\n🎯 {target_text(step)}"
+    if step.setup:
+        body += f"\n📍 {step.setup}"
     if step.timed:
         body += "\n\nTap Start for a countdown, or Done if you timed it yourself."
     return f"{body}\n\n{cue_lines}" if cue_lines else body

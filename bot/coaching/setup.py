@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.coaching.catalogue import Catalogue, Choice, Routine
-from bot.coaching.profile import BANDS
 
 PREFIX = "wu"
 ROUTINE = "r"
@@ -111,7 +110,7 @@ def parse_setup(catalogue: Catalogue, data: str) -> SetupTap | None:
     if kind in (ROUNDS, BAND) and rounds not in routine.round_choices:
         return None
     band = rest[2] if kind == BAND else None
-    if kind == BAND and band not in BANDS:
+    if kind == BAND and band not in catalogue.bands_for(routine.key):
         return None
     return SetupTap(kind, routine.key, rounds, band, mask)
 
