@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.coaching import session_texts as t
 from bot.coaching.checkin import followup_due
 from bot.coaching.guards import Refusal, SessionFacts, refusal_for
-from bot.coaching.screen import Chat, Reply, Screen
+from bot.coaching.screen import Button, Chat, Reply, Screen
 from bot.coaching.session import (
     COMPLETED,
     FEWER,
@@ -275,7 +275,14 @@ async def on_typed_count(deps: BotData, chat: Chat, awaited: Awaited, text: str)
     current = row is not None and row.user_id == chat.user_id and row.status == store.ACTIVE
     if row is None or not current or row.position != awaited.position or row.phase != FEWER:
         return Reply.text(t.STEP_DONE)
-    outcome = outcome_for(count, step_of(row).target)
+    target = step_of(row).target
+    if count >= target:  # more than the target is logged only once confirmed
+        confirm = Button(
+            t.LOG_MORE.format(count=count), Tap(sid, row.position, "count", count).encode()
+        )
+        text = t.MORE_THAN_TARGET.format(count=count, target=target, top=target - 1)
+        return Reply.text(text, [confirm])
+    outcome = outcome_for(count, target)
     # The member typed below the step: the next screen goes below their message too.
     shown = await log_set(deps, row, chat.chat_id, deps.clock(), actual=count, outcome=outcome,
                           new_message=True)  # fmt: skip

@@ -361,6 +361,24 @@ async def test_fewer_refuses_bad_numbers_then_takes_a_typed_one(
     assert user.last_message().text.startswith("⏸ Rest")
 
 
+async def test_more_than_the_target_after_fewer_is_logged_only_once_confirmed(
+    user: FakeUser, app_db: Database
+) -> None:
+    await begin(user, "upper", "✓ 2 (suggested)")
+    await user.tap(t.FEWER_LABEL)
+    await user.send("15")
+    row = await current(app_db, user.user_id)
+    assert user.last_message().text == t.MORE_THAN_TARGET.format(count=15, target=10, top=9)
+    assert await logged(app_db, row.id) == [] and row.phase == "fewer"
+    confirm = user.last_message()
+    await user.tap("✅ Log 15")
+    sets = await logged(app_db, row.id)
+    assert [(s.target, s.actual, s.outcome) for s in sets] == [(10, 15, "done")]
+    await user.tap("✅ Log 15", message=confirm)  # a second tap logs nothing more
+    assert user.last_answer() == t.STEP_DONE
+    assert len(await logged(app_db, row.id)) == 1
+
+
 async def test_fewer_by_tapping_a_number_and_back(user: FakeUser, app_db: Database) -> None:
     await begin(user, "upper", "✓ 2 (suggested)")
     await user.tap(t.FEWER_LABEL)

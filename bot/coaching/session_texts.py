@@ -35,6 +35,11 @@ BAD_BUTTON = "That button doesn't work. Send /warmup to start a warm-up."
 NOT_NOW = "That isn't possible right now: use the buttons on your current step."
 HOW_MANY = "How many did you do? Tap a number or type it (0 to 200)."
 BAD_COUNT = "“{text}” isn't a whole number from 0 to 200. How many did you do?"
+MORE_THAN_TARGET = (
+    "{count} is more than this set's target of {target}. Fewer is for 0 to {top}: type one of "
+    "those, or tap below to log {count}."
+)
+LOG_MORE = "✅ Log {count}"
 USE_BUTTONS = "You're mid warm-up: use the buttons on the step above (Done, Fewer, Skip or Stop)."
 DONE_LABEL = "✅ Done"
 FEWER_LABEL = "➖ Fewer"
