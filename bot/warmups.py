@@ -18,11 +18,14 @@ from bot.coaching.checkin import followup_due
 from bot.coaching.guards import Refusal, SessionFacts, refusal_for
 from bot.coaching.screen import Button, Chat, Reply, Screen
 from bot.coaching.session import (
+    ACTIVE,
     COMPLETED,
     FEWER,
     SKIPPED,
     STEP,
     STOPPED,
+    UNDO_SET,
+    UNDO_WINDOW,
     WORK,
     LoggedSet,
     Plan,
@@ -33,6 +36,7 @@ from bot.coaching.session import (
     parse_count,
     parse_tap,
     start_timer,
+    undo_kind,
     work_segments,
 )
 from bot.coaching.session_screens import SessionState, session_screen, summary_screen
@@ -40,6 +44,7 @@ from bot.coaching.states import Awaited, Awaiting
 from bot.context import BotData
 from bot.delivery import Lane
 from storage import live_messages as live
+from storage import progress as checkin_store
 from storage import reminders as followups
 from storage import repositories as repo
 from storage import sessions as store
@@ -64,7 +69,9 @@ def live_key(session_id: int) -> str:
 
 def state_of(row: WorkoutSession) -> SessionState:
     """Return the part of a session row its screen is drawn from."""
-    return SessionState(row.id, row.plan, row.position, row.phase, row.timer_due_at)
+    last = row.last_logged_at
+    undo_until = last + UNDO_WINDOW if last is not None else None
+    return SessionState(row.id, row.plan, row.position, row.phase, row.timer_due_at, undo_until)
 
 
 def step_of(row: WorkoutSession) -> PlanStep:
@@ -140,6 +147,7 @@ async def log_set(
             session, row.id, position=row.position, phase=row.phase,
             expected_due=row.timer_due_at, new_position=nxt.position, new_phase=nxt.phase,
             timer_due_at=nxt.timer_due_at, now=now, status=COMPLETED if nxt.finished else None,
+            logged_at=now,
         )  # fmt: skip
         if not moved:
             return None
@@ -149,8 +157,10 @@ async def log_set(
             target=step.target, actual=actual, outcome=outcome, band=step.band, now=now,
         )  # fmt: skip
         await store.clear_session_awaiting(session, row.user_id, row.id, row.position)
+        row.last_logged_at = now
         if nxt.finished:
             await followups.schedule_followup(session, row.user_id, row.id, followup_due(now), now)
+            row.position = nxt.position  # the summary's Undo takes back the end from there
             screen = await end_screen(session, row, now, finished=True)
             return await show(session, deps, row, chat_id, now, screen=screen, lane=lane,
                                    new_message=new_message)  # fmt: skip
@@ -231,8 +241,36 @@ async def _apply(deps: BotData, row: WorkoutSession, chat: Chat, tap: Tap) -> Sh
     return await stop(deps, row, at, adopt)
 
 
+async def take_back(deps: BotData, row: WorkoutSession, chat: Chat) -> Reply:
+    """Undo the last set, or a Stop, within a minute; the session carries on from there."""
+    now = deps.clock()
+    async with deps.db.write() as session:
+        await checkin_store.lock_user(session, row.user_id)  # a reopened session: the only one
+        checked_in = await checkin_store.get_checkin(session, row.id) is not None
+        kind = undo_kind(
+            status=row.status, position=row.position, last_logged_at=row.last_logged_at,
+            ended_at=row.ended_at, checked_in=checked_in, now=now,
+        )  # fmt: skip
+        if kind is None:
+            return Reply(answer=t.UNDO_TOO_LATE)
+        other = await store.active_session(session, row.user_id)
+        if other is not None and other.id != row.id:
+            return Reply(answer=t.UNDO_BUSY)
+        back_to = row.position - 1 if kind == UNDO_SET else row.position
+        if not await store.take_back(session, row.id, status=row.status, position=row.position,
+                                     new_position=back_to, now=now):  # fmt: skip
+            return Reply(answer=t.STEP_DONE)
+        await followups.cancel_followups(session, row.id)
+        await repo.set_awaiting(session, row.user_id, Awaited(Awaiting.SESSION, row.id).encode())
+        row.status, row.position, row.phase, row.timer_due_at = ACTIVE, back_to, STEP, None
+        row.last_logged_at = None
+        shown = await show(session, deps, row, chat.chat_id, now, adopt=chat.message_id)
+    answer = t.undone_line(step_of(row)) if kind == UNDO_SET else t.UNDONE_STOP
+    return Reply(answer=answer, live=shown)
+
+
 async def on_tap(deps: BotData, chat: Chat, data: str) -> Reply:
-    """Handle Done / Fewer / a number / Skip / Stop / Start timer / Skip rest / Back."""
+    """Handle Done / Fewer / a number / Skip / Stop / Start timer / Skip rest / Back / Undo."""
     tap = parse_tap(data)
     if tap is None:
         return Reply(answer=t.BAD_BUTTON, alert=True)
@@ -241,6 +279,8 @@ async def on_tap(deps: BotData, chat: Chat, data: str) -> Reply:
     refusal = refusal_for(_facts(row, chat.user_id), tap)
     if refusal is not None or row is None:
         return Reply(answer=REFUSALS[refusal or Refusal.UNKNOWN])
+    if tap.action == "undo":
+        return await take_back(deps, row, chat)
     step = step_of(row)  # the guard passed, so the session is active at a real step
     shown = await _apply(deps, row, chat, tap)
     if shown is None:  # another tap or process got there first
@@ -278,7 +318,7 @@ async def on_typed_count(deps: BotData, chat: Chat, awaited: Awaited, text: str)
     target = step_of(row).target
     if count >= target:  # more than the target is logged only once confirmed
         confirm = Button(
-            t.LOG_MORE.format(count=count), Tap(sid, row.position, "count", count).encode()
+            t.LOG_MORE.format(count=count), Tap(row.id, row.position, "count", count).encode()
         )
         text = t.MORE_THAN_TARGET.format(count=count, target=target, top=target - 1)
         return Reply.text(text, [confirm])

@@ -114,6 +114,7 @@ class WorkoutSession(Base):
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     ended_at: Mapped[datetime | None]
+    last_logged_at: Mapped[datetime | None]  # when the newest set was logged (for Undo)
 
     sets: Mapped[list[SessionSet]] = relationship(
         back_populates="session",

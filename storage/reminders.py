@@ -358,6 +358,20 @@ async def schedule_morning(
     return due
 
 
+async def cancel_followups(session: AsyncSession, session_id: int) -> None:
+    """Drop a session's pending follow-up: the session is running again (an Undo)."""
+    await session.execute(
+        update(ReminderSlot)
+        .where(
+            ReminderSlot.session_id == session_id,
+            ReminderSlot.kind == FOLLOWUP,
+            ReminderSlot.status == PENDING,
+        )
+        .values(status=SKIPPED, detail="undone")
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def morning_due_at(session: AsyncSession, session_id: int) -> datetime | None:
     """Return when the next-morning question about a session is (or was) due, if any."""
     return await session.scalar(

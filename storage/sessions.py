@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.coaching.states import Awaited, Awaiting, Phase, SessionStatus
@@ -104,6 +104,7 @@ async def move(
     timer_due_at: datetime | None = None,
     expected_due: datetime | None = None,
     status: str | None = None,
+    logged_at: datetime | None = None,
 ) -> bool:
     """Move an active session from (position, phase) to a new state; False if it had moved on.
 
@@ -126,6 +127,8 @@ async def move(
     }
     if status is not None:
         values.update(status=status, ended_at=now, timer_due_at=None)
+    if logged_at is not None:
+        values["last_logged_at"] = logged_at
     result = await session.execute(
         update(WorkoutSession)
         .where(*conditions)
@@ -169,6 +172,40 @@ async def log_set(
     session.add(row)
     await session.flush()
     return row
+
+
+async def take_back(
+    session: AsyncSession,
+    session_id: int,
+    *,
+    status: str,
+    position: int,
+    new_position: int,
+    now: datetime,
+) -> bool:
+    """Reopen a session at `new_position` on its step, dropping any later set; False if moved on.
+
+    The conditional update makes a double Undo take back one thing only.
+    """
+    result = await session.execute(
+        update(WorkoutSession)
+        .where(
+            WorkoutSession.id == session_id,
+            WorkoutSession.status == status,
+            WorkoutSession.position == position,
+        )
+        .values(status=ACTIVE, position=new_position, phase=Phase.STEP, timer_due_at=None,
+                ended_at=None, last_logged_at=None, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    await session.execute(
+        delete(SessionSet).where(
+            SessionSet.session_id == session_id, SessionSet.position >= new_position
+        )
+    )
+    return True
 
 
 async def end_session(

@@ -61,6 +61,7 @@ async def test_session_then_check_in_then_the_change_message_then_new_targets(
     assert user.buttons() == [
         ["0 · none", "1", "2", "3", "4", "5"],
         ["6", "7", "8", "9", "10 · worst"],
+        [t.UNDO_LABEL],  # a wrong last Done can still be taken back
     ]
     await user.tap("0 · none")  # no pain: straight to the side
     edited = user.fake.find_message(user.chat_id, summary.message_id)
@@ -191,7 +192,7 @@ async def test_re_answering_within_12_hours_replaces_the_answer_and_recomputes(
         "📋 Worked out again with your new answer:\n"
         "• Everything stays as it is: we hold while there is discomfort (pain 4/10)\n\n"
         "📅 Next session: Wed 25 Nov. Aim for 3 sessions a week.\n"
-    "🌅 On Tue 24 Nov at 09:00 I'll ask how your back feels that morning."
+        "🌅 On Tue 24 Nov at 09:00 I'll ask how your back feels that morning."
     )
     [row] = await checkins(app_db)
     assert (row.pain, row.areas) == (4, "hips")
@@ -443,7 +444,7 @@ async def test_a_chosen_move_progresses_and_plan_shows_every_move_to_pick(
         "• Pull-aparts: 10 → 12 reps (all sets done, pain-free)\n"
         "\n"
         "📅 Next session: Wed 25 Nov. Aim for 3 sessions a week.\n"
-    "🌅 On Tue 24 Nov at 09:00 I'll ask how your back feels that morning."
+        "🌅 On Tue 24 Nov at 09:00 I'll ask how your back feels that morning."
     )
     await user.send("/plan")
     assert (

@@ -18,7 +18,7 @@ from bot.context import BandCoachApp
 from bot.fake_telegram import FakeTelegram, FakeUser
 from bot.warmup_timers import fire_due_timers
 from storage.db import Database
-from storage.models import LiveMessage, WorkoutSession
+from storage.models import LiveMessage, ReminderSlot, WorkoutSession
 from tests.conftest import HandlerErrors, running_app
 from tests.flows import CAT, GREEN, begin, current, edits_of, logged, onboard, tick
 
@@ -104,7 +104,7 @@ async def test_rest_counts_down_then_shows_the_next_step(
     await user.tap(t.DONE_LABEL)
     rest = user.last_message()
     assert rest.text.startswith("⏸ Rest: 20 s") and "Next: Pull-aparts" in rest.text
-    assert user.buttons() == [[t.SKIP_REST_LABEL, t.STOP_LABEL]]
+    assert user.buttons() == [[t.SKIP_REST_LABEL, t.STOP_LABEL], [t.UNDO_LABEL]]
     before = len(edits_of(fake, rest.message_id))
     await tick(app, clock, 4.9)
     assert edits_of(fake, rest.message_id)[before:] == []
@@ -118,7 +118,7 @@ async def test_rest_counts_down_then_shows_the_next_step(
     now_showing = user.last_message()
     assert now_showing.message_id == rest.message_id
     assert "Pull-aparts" in now_showing.text and "step 2/3" in now_showing.text
-    assert user.buttons() == [["✅ Done", "➖ Fewer"], ["⏭ Skip", "⏹ Stop"]]
+    assert user.buttons() == [["✅ Done", "➖ Fewer"], ["⏭ Skip", "⏹ Stop"], [t.UNDO_LABEL]]
 
 
 async def test_skip_rest_moves_on_at_once(user: FakeUser, app_db: Database) -> None:
@@ -195,7 +195,8 @@ async def test_pick_two_moves_and_the_logged_sets_match_exactly(
     assert "Lateral walks · left foot leads" in user.last_message().text
     assert "step 1/3" in user.last_message().text
     await user.tap(t.DONE_LABEL)
-    assert "Lateral walks · right foot leads" in user.last_message().text  # no rest in the quick one
+    # No rest in the quick one:
+    assert "Lateral walks · right foot leads" in user.last_message().text
     await user.tap(t.FEWER_LABEL)
     await user.tap("8")
     await user.tap(t.SKIP_LABEL)
@@ -286,7 +287,8 @@ async def test_timed_step_counts_down_with_paced_edits_then_logs(
 ) -> None:
     await begin(user, "lower", "✓ 2 (suggested)")
     step_msg = user.last_message()
-    assert "Foot fire · left foot moves" in step_msg.text and "10 seconds · green band" in step_msg.text
+    assert "Foot fire · left foot moves" in step_msg.text
+    assert "10 seconds · green band" in step_msg.text
     assert user.buttons()[0] == [t.START_TIMER_LABEL]
     before = len(edits_of(fake, step_msg.message_id))
     await user.tap(t.START_TIMER_LABEL)
@@ -377,6 +379,66 @@ async def test_more_than_the_target_after_fewer_is_logged_only_once_confirmed(
     await user.tap("✅ Log 15", message=confirm)  # a second tap logs nothing more
     assert user.last_answer() == t.STEP_DONE
     assert len(await logged(app_db, row.id)) == 1
+
+
+async def test_undo_within_a_minute_takes_back_the_last_set_once_even_when_tapped_twice(
+    user: FakeUser, app_db: Database, clock: ManualClock
+) -> None:
+    await begin(user, "upper", "✓ 2 (suggested)")
+    await user.tap(t.DONE_LABEL)
+    rest = user.last_message()
+    undo = user.button_data(t.UNDO_LABEL)
+    clock.advance(30)
+    await asyncio.gather(*(user.tap_data(undo, message_id=rest.message_id) for _ in "ab"))
+    answers = sorted(str(q.text) for q in list(user.fake.callback_queries.values())[-2:])
+    assert answers == sorted([t.STEP_DONE, "↩ Undone: In-fronts / behinds, log it again"])
+    row = await current(app_db, user.user_id)
+    assert await logged(app_db, row.id) == [] and (row.position, row.phase) == (0, "step")
+    step = user.last_message()
+    assert "In-fronts / behinds" in step.text and [t.UNDO_LABEL] not in user.buttons()
+    await user.tap(t.DONE_LABEL)
+    assert [s.position for s in await logged(app_db, row.id)] == [0]
+
+
+async def test_undo_after_a_minute_is_refused_and_changes_nothing(
+    user: FakeUser, app_db: Database, clock: ManualClock
+) -> None:
+    await begin(user, "upper", "✓ 2 (suggested)")
+    await user.tap(t.DONE_LABEL)
+    await user.tap(t.SKIP_REST_LABEL)
+    clock.advance(61)
+    await user.tap(t.UNDO_LABEL)
+    assert user.last_answer() == t.UNDO_TOO_LATE
+    row = await current(app_db, user.user_id)
+    assert [s.position for s in await logged(app_db, row.id)] == [0] and row.position == 1
+
+
+async def test_undo_takes_back_a_stop_or_the_end_until_the_check_in_starts(
+    user: FakeUser, app_db: Database
+) -> None:
+    await begin(user, "upper", "✓ 2 (suggested)")
+    await user.tap(t.DONE_LABEL)
+    await user.tap(t.SKIP_REST_LABEL)
+    await user.tap(t.STOP_LABEL)
+    await user.tap(t.UNDO_LABEL)
+    assert user.last_answer() == t.UNDONE_STOP
+    row = await current(app_db, user.user_id)
+    assert (row.status, row.position, row.ended_at) == ("active", 1, None)
+    async with app_db.read() as session:
+        slots = (await session.execute(select(ReminderSlot.status, ReminderSlot.detail))).all()
+    assert [tuple(s) for s in slots] == [("skipped", "undone")]  # no follow-up for a live one
+    while "Warm-up complete" not in user.last_message().text:
+        rest = user.last_message().text.startswith("⏸ Rest")
+        await user.tap(t.SKIP_REST_LABEL if rest else t.DONE_LABEL)
+    await user.tap(t.UNDO_LABEL)  # the last Done, which ended the session
+    row = await current(app_db, user.user_id)
+    assert (row.status, row.position) == ("active", 5) and len(await logged(app_db, row.id)) == 5
+    await user.tap(t.DONE_LABEL)
+    summary = user.last_message()
+    await user.tap("3")  # the check-in has begun: the end stays
+    await user.tap_data(f"ws:{row.id}:6:u", message_id=summary.message_id)
+    assert user.last_answer() == t.UNDO_TOO_LATE
+    assert (await current(app_db, user.user_id)).status == "completed"
 
 
 async def test_fewer_by_tapping_a_number_and_back(user: FakeUser, app_db: Database) -> None:

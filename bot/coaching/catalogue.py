@@ -22,8 +22,21 @@ MAX_CUE_LENGTH = 90
 MAX_OPTIONS = 12  # a routine's choice of moves: keeps the keyboard usable and the bit mask short
 
 _EXERCISE_FIELDS = frozenset(
-    {"name", "unit", "per_side", "band", "target", "range", "hold_seconds", "each", "cues", "seed",
-     "setup", "side_means", "max_band"}
+    {
+        "name",
+        "unit",
+        "per_side",
+        "band",
+        "target",
+        "range",
+        "hold_seconds",
+        "each",
+        "cues",
+        "seed",
+        "setup",
+        "side_means",
+        "max_band",
+    }
 )
 _ROUTINE_FIELDS = frozenset(
     {

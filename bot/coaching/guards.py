@@ -35,7 +35,10 @@ ALLOWED: dict[str, frozenset[str]] = {
     "go": frozenset({Phase.STEP}),
     "skip_rest": frozenset({REST}),
     "stop": frozenset({Phase.STEP, Phase.FEWER, WORK, REST}),
+    "undo": frozenset({Phase.STEP, Phase.FEWER, WORK, REST}),
 }
+# Undo may also take back the end of a session (a Stop, or the last set): it checks the time.
+ENDED_UNDOABLE = frozenset({SessionStatus.STOPPED, SessionStatus.COMPLETED})
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,8 @@ def refusal_for(facts: SessionFacts | None, tap: Tap) -> Refusal | None:
         return Refusal.UNKNOWN
     if not facts.owner:
         return Refusal.NOT_YOURS
+    if tap.action == "undo" and facts.status in ENDED_UNDOABLE:
+        return None if tap.position == facts.position else Refusal.ENDED
     if facts.status != SessionStatus.ACTIVE:
         return Refusal.ENDED
     if tap.position < facts.position:

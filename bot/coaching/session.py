@@ -25,6 +25,7 @@ FINAL_COUNT = (3, 2, 1)
 STALE_AFTER = timedelta(seconds=30)
 ABANDON_AFTER = timedelta(hours=2)
 MAX_COUNT = 200
+UNDO_WINDOW = timedelta(minutes=1)  # a wrong Done, Skip or Stop can be taken back this long
 
 # Phases stored in workout_sessions.phase; timers are "<kind>:<offset>" (see Timer).
 STEP = Phase.STEP
@@ -342,6 +343,28 @@ def fewer_choices(target: int) -> tuple[int, ...]:
     return tuple(sorted({*range(0, target, step), target - 1}))
 
 
+UNDO_SET = "set"  # take back the last logged set: back to its step
+UNDO_STOP = "stop"  # take back a Stop: the session carries on where it was
+
+
+def undo_kind(
+    *, status: str, position: int, last_logged_at: datetime | None, ended_at: datetime | None,
+    checked_in: bool, now: datetime,
+) -> str | None:  # fmt: skip
+    """Return what an Undo tapped now takes back, or None when it is too late.
+
+    The last set can be taken back for a minute after it was logged, and a Stop for a minute
+    after it; once the check-in has an answer, the session stays ended.
+    """
+    if status == STOPPED:
+        fresh = ended_at is not None and now - ended_at <= UNDO_WINDOW
+        return UNDO_STOP if fresh and not checked_in else None
+    if status not in (ACTIVE, COMPLETED) or position == 0 or (checked_in and status != ACTIVE):
+        return None
+    fresh = last_logged_at is not None and now - last_logged_at <= UNDO_WINDOW
+    return UNDO_SET if fresh else None
+
+
 def outcome_for(actual: int, target: int) -> str:
     """Return the outcome of a set from the number done."""
     return DONE if actual >= target else FEWER_OUTCOME
@@ -358,8 +381,9 @@ TAP_ACTIONS = {
     "g": "go",
     "r": "skip_rest",
     "b": "back",
+    "u": "undo",
 }
-_TAP = re.compile(r"^ws:([0-9]{1,18}):([0-9]{1,4}):([dfsxgrb]|n[0-9]{1,3})$")
+_TAP = re.compile(r"^ws:([0-9]{1,18}):([0-9]{1,4}):([dfsxgrbu]|n[0-9]{1,3})$")
 
 
 @dataclass(frozen=True)

@@ -101,8 +101,8 @@ def resume_keyboard(session_id: int) -> Keyboard:
     )
 
 
-def step_keyboard(session_id: int, step: PlanStep) -> Keyboard:
-    """Return Done / Fewer / Skip / Stop (and Start timer for timed steps)."""
+def step_keyboard(session_id: int, step: PlanStep, undo: bool = False) -> Keyboard:
+    """Return Done / Fewer / Skip / Stop (Start timer for timed steps, Undo after a set)."""
     pos = step.position
     rows = [
         [
@@ -113,7 +113,12 @@ def step_keyboard(session_id: int, step: PlanStep) -> Keyboard:
     ]
     if step.timed:
         rows.insert(0, [_tap(t.START_TIMER_LABEL, session_id, pos, "go")])
-    return keyboard(rows)
+    return keyboard(rows + undo_row(session_id, pos, undo))
+
+
+def undo_row(session_id: int, position: int, undo: bool) -> list[list[Button]]:
+    """Return the Undo row while the last set (or a Stop) may still be taken back."""
+    return [[_tap(t.UNDO_LABEL, session_id, position, "undo")]] if undo else []
 
 
 def countdown_keyboard(session_id: int, position: int) -> Keyboard:
@@ -129,16 +134,13 @@ def countdown_keyboard(session_id: int, position: int) -> Keyboard:
     )
 
 
-def rest_keyboard(session_id: int, position: int) -> Keyboard:
-    """Return Skip rest and Stop for a rest countdown before `position`."""
-    return keyboard(
-        [
-            [
-                _tap(t.SKIP_REST_LABEL, session_id, position, "skip_rest"),
-                _tap(t.STOP_LABEL, session_id, position, "stop"),
-            ]
-        ]
-    )
+def rest_keyboard(session_id: int, position: int, undo: bool = False) -> Keyboard:
+    """Return Skip rest and Stop for a rest countdown before `position` (and Undo)."""
+    row = [
+        _tap(t.SKIP_REST_LABEL, session_id, position, "skip_rest"),
+        _tap(t.STOP_LABEL, session_id, position, "stop"),
+    ]
+    return keyboard([row, *undo_row(session_id, position, undo)])
 
 
 def fewer_keyboard(session_id: int, step: PlanStep) -> Keyboard:

@@ -36,6 +36,7 @@ class SessionState:
     position: int
     phase: str
     timer_due_at: datetime | None
+    undo_until: datetime | None = None  # Undo is offered until then (a minute after a set)
 
 
 def _cues(catalogue: Catalogue, exercise: str) -> tuple[str, ...]:
@@ -49,13 +50,14 @@ def session_screen(catalogue: Catalogue, state: SessionState, now: datetime) -> 
     plan = Plan.from_json(state.plan)
     step = plan.steps[state.position]
     sid, pos = state.session_id, state.position
+    undo = state.undo_until is not None and now < state.undo_until
     timer = parse_phase(state.phase)
     if timer is not None and state.timer_due_at is not None:
         started = timer.started_at(state.timer_due_at)
         if timer.kind == REST:
             tick = countdown(started, rest_segments(plan.steps[pos - 1].rest_after), now)
             if not tick.finished:
-                return Screen(t.rest_text(tick, step), kb.rest_keyboard(sid, pos))
+                return Screen(t.rest_text(tick, step), kb.rest_keyboard(sid, pos, undo))
         else:
             tick = countdown(started, work_segments(step), now)
             if not tick.finished:
@@ -64,7 +66,7 @@ def session_screen(catalogue: Catalogue, state: SessionState, now: datetime) -> 
     text = _intro(state, t.step_text(plan.routine_name, step, _cues(catalogue, step.exercise)))
     if state.phase == FEWER:
         return Screen(f"{text}\n\n{t.HOW_MANY}", kb.fewer_keyboard(sid, step))
-    return Screen(text, kb.step_keyboard(sid, step))
+    return Screen(text, kb.step_keyboard(sid, step, undo))
 
 
 def _intro(state: SessionState, text: str) -> str:
@@ -84,4 +86,6 @@ def summary_screen(
     """Return the end-of-session summary with the first check-in question below it."""
     plan = Plan.from_json(state.plan)
     summary = summarise(plan, sets, started_at, now, finished=finished)
-    return first_question(state.session_id, t.summary_text(summary))
+    screen = first_question(state.session_id, t.summary_text(summary))
+    undo = kb.undo_row(state.session_id, state.position, True)  # a Stop or the last set
+    return Screen(screen.text, (*screen.keyboard, *(tuple(r) for r in undo)))

@@ -20,6 +20,10 @@ CHOOSE_BAND = "{routine} · {rounds} {rounds_word}. Which band are you using?"
 PICK_BAND = "{routine} · {rounds} {rounds_word}. Pick the band you're using today:"
 STARTING = "Let's go: {routine} · {rounds} {rounds_word} · {band} band. 💪"
 ALREADY_STARTED = "Your warm-up has already started ✓"
+UNDO_LABEL = "↩ Undo"
+UNDONE_STOP = "↩ Undone: back in your warm-up"
+UNDO_TOO_LATE = "Too late to undo: that was more than a minute ago."
+UNDO_BUSY = "You've started another warm-up meanwhile, so this one stays ended."
 MY_BAND = "my band"
 LIGHT_BAND = "a light band for this move"
 NEED_ONBOARDING = "Let's set you up first: send /start (it takes four taps)."
@@ -145,6 +149,11 @@ def rest_text(tick: Tick, upcoming: PlanStep) -> str:
     kind = f"Rest before round {upcoming.round_no}" if new_round else "Rest"
     upcoming_line = f"{exercise_line(upcoming)} · {target_text(upcoming)}"
     return f"⏸ {kind}: {tick.remaining} s\n\nNext: {upcoming_line}"
+
+
+def undone_line(step: PlanStep) -> str:
+    """Return the toast for a set taken back, e.g. '↩ Undone: Pull-aparts · step again'."""
+    return f"↩ Undone: {exercise_line(step)}, log it again"
 
 
 def logged_line(step: PlanStep, outcome: str, actual: int) -> str:
