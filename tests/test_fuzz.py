@@ -149,7 +149,7 @@ WELL_FORMED = st.one_of(
         "ws:{}:{}:{}".format,
         ROW_ID,
         st.integers(0, 40),
-        st.sampled_from([*"dfsxgrb", "n0", "n7", "n200", "n201", "n007"]),
+        st.sampled_from([*"dfsxgrbu", "n0", "n7", "n200", "n201", "n007"]),
     ),
     st.builds(
         "ci:{}:{}".format,
