@@ -205,7 +205,8 @@ async def on_nudge(deps: BotData, user_id: int, data: str) -> Reply:
     if action == kb.SNOOZE:
         assert due is not None
         return Reply(edit=Screen(rt.SNOOZED.format(at=rt.local_clock(due, user.timezone))))
-    return Reply(edit=Screen(rt.SKIPPED))
+    today = rt.local_date(deps.clock(), user.timezone)
+    return Reply(edit=Screen(rt.SKIPPED.format(day=today)))
 
 
 async def _apply_nudge(

@@ -47,7 +47,10 @@ async def onboard(
     await user.tap(zone)
 
 
-async def start(user: FakeUser, routine: str, rounds: str | None = "✓ 2 (suggested)") -> None:
+SUGGESTED_2 = "✓ 2 rounds (suggested)"
+
+
+async def start(user: FakeUser, routine: str, rounds: str | None = SUGGESTED_2) -> None:
     """Open /warmup and start a routine on the band ticked first."""
     await user.send("/warmup")
     await user.tap(CAT.routine(routine).name)

@@ -185,9 +185,11 @@ def test_control_characters_from_the_bot_never_reach_the_terminal() -> None:
 def test_number_labels_are_their_own_keys() -> None:
     message = bot_message("How many?", [["0", "1", "2"], ["← Back"]])
     assert render_message(message)[1:] == ["  [0]   [1]   [2]", "  [← Back]"]
-    rounds = bot_message("Rounds?", [["✓ 2 (suggested)", "3"]])
+    rounds = bot_message("Rounds?", [["✓ 2 rounds (suggested)", "3 rounds"]])
     assert [b.key for b in keyed_buttons(rounds)[0]] == ["2", "3"]
-    assert render_message(rounds)[1] == "  [2] ✓ 2 (suggested)   [3]"
+    assert render_message(rounds)[1] == "  [2] ✓ 2 rounds (suggested)   [3] 3 rounds"
+    pain = bot_message("Pain?", [["0 · none", "1", "2"], ["9", "10 · worst"]])
+    assert [b.key for row in keyed_buttons(pain) for b in row] == ["0", "1", "2", "9", "10"]
 
 
 def test_typed_lines_become_taps_messages_or_hints() -> None:

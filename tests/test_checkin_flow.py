@@ -452,10 +452,10 @@ async def test_a_chosen_move_progresses_and_plan_shows_every_move_to_pick(
         "You pick 2 or 3 of these moves:\n"
         "• Foot fire: 10 seconds each side\n"
         "• Lateral walks: 12 steps each side\n"
-        "• Monster walks: 10 steps\n"
-        "• Diagonal walks: 10 steps\n"
+        "• Monster walks: 10 steps each (forward and back)\n"
+        "• Diagonal walks: 10 steps each (forward and back)\n"
         "• Band squats: 10 reps\n"
-        "• In-fronts / behinds: 10 reps\n"
+        "• In-fronts / behinds: 10 reps each (in front and behind)\n"
         "• Pull-aparts: 12 reps\n"
         "• Touchdowns: 10 reps"
     ) in user.last_message().text, user.last_message().text

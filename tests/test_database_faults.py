@@ -32,7 +32,7 @@ async def test_a_postgresql_restart_costs_one_apology_and_loses_nothing(
 ) -> None:
     admin = fake.user(777, first_name="Coach")
     app.bot_data.settings = app.bot_data.settings.model_copy(update={"admin_user_ids": (777,)})
-    await begin(user, "upper", "✓ 2 (suggested)")
+    await begin(user, "upper", "✓ 2 rounds (suggested)")
     await user.tap(t.DONE_LABEL)
     await user.tap(t.SKIP_REST_LABEL)
     pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pg_server.pgdata, user=pg_server.system_user)
@@ -85,7 +85,7 @@ async def test_a_sqlite_file_held_by_another_writer_is_waited_for_then_called_bu
     user = fake.user(424242, first_name="Alex")
     settings = {"sqlite_busy_timeout": BUSY_TIMEOUT}
     async with running_app(database_url, fake, clock, handler_errors, **settings) as app:
-        await begin(user, "upper", "✓ 2 (suggested)")
+        await begin(user, "upper", "✓ 2 rounds (suggested)")
         row = await current(app.bot_data.db, user.user_id)
         with held_by_another_writer(database_url) as release:
             asyncio.get_running_loop().call_later(BUSY_TIMEOUT / 2, release)

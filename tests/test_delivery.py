@@ -74,7 +74,7 @@ async def test_a_failed_reply_after_done_catches_up_without_an_apology(
     clock: ManualClock,
     handler_errors: HandlerErrors,
 ) -> None:
-    await begin(user, "upper", "✓ 2 (suggested)")
+    await begin(user, "upper", "✓ 2 rounds (suggested)")
     step = user.last_message()
     sends = len(fake.calls_to("sendMessage"))
     FAULTS[fault](fake)
@@ -96,7 +96,7 @@ async def test_a_ten_second_outage_after_done_is_caught_up_within_5_s(
     clock: ManualClock,
     handler_errors: HandlerErrors,
 ) -> None:
-    await begin(user, "upper", "✓ 2 (suggested)")
+    await begin(user, "upper", "✓ 2 rounds (suggested)")
     step = user.last_message()
     fake.go_offline()
     await user.tap(t.DONE_LABEL)
@@ -112,7 +112,7 @@ async def test_a_ten_second_outage_after_done_is_caught_up_within_5_s(
 async def test_a_rest_that_ends_during_an_outage_shows_the_step_once_telegram_answers(
     fake: FakeTelegram, user: FakeUser, app: BandCoachApp, clock: ManualClock
 ) -> None:
-    await begin(user, "upper", "✓ 2 (suggested)")
+    await begin(user, "upper", "✓ 2 rounds (suggested)")
     step = user.last_message()
     await user.tap(t.DONE_LABEL)
     fake.go_offline()
@@ -132,7 +132,7 @@ async def test_a_process_killed_between_commit_and_send_shows_the_step_after_res
     app_db: Database,
     clock: ManualClock,
 ) -> None:
-    await begin(user, "upper", "✓ 2 (suggested)")
+    await begin(user, "upper", "✓ 2 rounds (suggested)")
     step = user.last_message()
     row = await current(app_db, user.user_id)
     # The service commits the tap; the process dies before delivery sends anything.
@@ -150,7 +150,7 @@ async def test_a_process_killed_between_commit_and_send_shows_the_step_after_res
 async def test_ten_simultaneous_done_taps_log_one_set_and_show_one_next_step(
     fake: FakeTelegram, user: FakeUser, app_db: Database
 ) -> None:
-    await begin(user, "upper", "✓ 2 (suggested)")
+    await begin(user, "upper", "✓ 2 rounds (suggested)")
     step = user.last_message()
     done = user.button_data(t.DONE_LABEL)
     sends, edits = len(fake.calls_to("sendMessage")), len(edits_of(fake, step.message_id))
@@ -260,7 +260,7 @@ async def test_a_member_who_blocks_the_bot_mid_rest_is_stopped_once_and_quietly(
     clock: ManualClock,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    await begin(user, "upper", "✓ 2 (suggested)")
+    await begin(user, "upper", "✓ 2 rounds (suggested)")
     await user.tap(t.DONE_LABEL)
     fake.block_user(user.chat_id)
     caplog.set_level(logging.INFO)
@@ -281,7 +281,7 @@ async def test_a_member_who_blocks_the_bot_mid_rest_is_stopped_once_and_quietly(
 async def test_a_check_in_answer_whose_edit_fails_still_shows_the_next_question(
     fake: FakeTelegram, user: FakeUser, app: BandCoachApp, clock: ManualClock
 ) -> None:
-    await begin(user, "upper", "✓ 2 (suggested)")
+    await begin(user, "upper", "✓ 2 rounds (suggested)")
     await user.tap(t.STOP_LABEL)
     summary = user.last_message()
     fake.go_offline()
@@ -295,7 +295,7 @@ async def test_a_check_in_answer_whose_edit_fails_still_shows_the_next_question(
 async def test_a_new_message_that_keeps_timing_out_is_sent_at_most_twice(
     fake: FakeTelegram, user: FakeUser, app: BandCoachApp, clock: ManualClock
 ) -> None:
-    await begin(user, "upper", "✓ 2 (suggested)")
+    await begin(user, "upper", "✓ 2 rounds (suggested)")
     await user.send("/warmup")
     sends = len(fake.calls_to("sendMessage"))
     # Telegram delivers every send but the bot never hears back.
@@ -318,7 +318,7 @@ async def test_a_new_message_that_keeps_timing_out_is_sent_at_most_twice(
 async def test_a_late_retry_of_the_summary_never_hides_the_check_in_question(
     fake: FakeTelegram, user: FakeUser, app: BandCoachApp, clock: ManualClock
 ) -> None:
-    await begin(user, "upper", "✓ 2 (suggested)")
+    await begin(user, "upper", "✓ 2 rounds (suggested)")
     fake.timeout_next("editMessageText", delivered=True)  # the summary shows; the bot can't tell
     await user.tap(t.STOP_LABEL)
     summary = user.last_message()

@@ -591,7 +591,8 @@ async def _head_start(member: FakeUser, head: str) -> None:
         await onboard(member)
     elif head.startswith("in "):
         routine = CAT.routine(head.removeprefix("in "))
-        rounds = f"✓ {routine.rounds} (suggested)" if len(routine.round_choices) > 1 else None
+        several = len(routine.round_choices) > 1
+        rounds = f"✓ {routine.rounds} rounds (suggested)" if several else None
         await begin(member, routine.key, rounds)
 
 

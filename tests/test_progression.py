@@ -700,8 +700,8 @@ def test_a_choice_bands_up_only_once_every_move_it_offers_is_at_the_top() -> Non
                                  PAIN_FREE)  # fmt: skip
     assert result.prescription.routine("quick") == almost.routine("quick")
     assert (
-        "Monster walks stays at 15 steps: the top of its range; the band goes up once every "
-        "banded move is there"
+        "Monster walks stays at 15 steps each (forward and back): the top of its range; the band "
+        "goes up once every banded move is there"
     ) in result.reasons
     ready = start("quick", targets=tops)
     result = p.next_prescription(CAT, ready, picked(ready, ("monster_walks", "pull_aparts")),

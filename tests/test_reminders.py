@@ -22,6 +22,7 @@ from storage.models import ReminderSettings, ReminderSlot, WorkoutSession
 from tests.conftest import make_settings
 
 NUDGE = "Time for your warm-up"
+NUDGE_AGAIN = "your warm-up again"  # a snoozed nudge
 HOUR = timedelta(hours=1)
 
 
@@ -57,7 +58,7 @@ def nudges(user: FakeUser) -> list[str]:
         for call in user.fake.calls_to("sendMessage")
         if call.ok
         and call.params.get("chat_id") == user.chat_id
-        and NUDGE in str(call.params.get("text"))
+        and any(mark in str(call.params.get("text")) for mark in (NUDGE, NUDGE_AGAIN))
     ]
 
 
@@ -175,7 +176,10 @@ async def test_snooze_sends_exactly_one_more_an_hour_later(
     assert [a.astimezone(ZoneInfo("Europe/Berlin")).strftime("%H:%M") for a in arrivals] == [
         "08:05"
     ]
-    assert len(nudges(user)) == 2 and "Here's your reminder again" in nudges(user)[1]
+    assert len(nudges(user)) == 2
+    again = nudges(user)[1]
+    assert again.startswith("⏰ Here's your warm-up again, Alex, as promised.")
+    assert again.count("Alex") == 1 and "Today: " in again  # greeted once, with the targets
 
 
 async def test_skip_today_sends_nothing_more_that_day(
@@ -186,7 +190,7 @@ async def test_skip_today_sends_nothing_more_that_day(
     await run_until(app, clock, user, datetime(2026, 11, 23, 6, tzinfo=UTC))
     reminder = user.last_message()
     await user.tap("Skip today")
-    assert user.last_message().text == "👍 Skipped for today. See you next time!"
+    assert user.last_message().text == "👍 Skipped for today (Mon 23 Nov). See you next time!"
     await user.tap("Snooze 1 h", message=reminder)  # the keyboard as it was before the edit
     assert user.last_answer() == "That reminder was already handled."
     arrivals = await run_until(app, clock, user, datetime(2026, 11, 24, 6, tzinfo=UTC))

@@ -95,7 +95,7 @@ async def test_the_same_tap_on_both_processes_at_once_logs_one_set(
     second_app: BandCoachApp,
     app_db: Database,
 ) -> None:
-    await begin(user, "upper", "✓ 2 (suggested)")
+    await begin(user, "upper", "✓ 2 rounds (suggested)")
     step = user.last_message()
     done = user.button_data(t.DONE_LABEL)
     # The same Done arrives at both processes together (a retry or a double tap).

@@ -45,8 +45,8 @@ async def test_rounds_are_preselected_and_band_is_one_tap(user: FakeUser, app_db
     await onboard(user)
     await user.send("/warmup")
     await user.tap("Upper-body activation")
-    assert user.buttons() == [["✓ 2 (suggested)", "3", "4"]]
-    await user.tap("4")
+    assert user.buttons() == [["✓ 2 rounds (suggested)", "3 rounds", "4 rounds"]]
+    await user.tap("4 rounds")
     assert "4 rounds. Which band are you using?" in user.last_message().text
     assert user.buttons()[0] == [GREEN]
     await user.tap(GREEN)
@@ -68,9 +68,13 @@ async def test_every_routine_completes_and_logs_exactly_the_taps(
     routine: str, user: FakeUser, app_db: Database, app: BandCoachApp, clock: ManualClock
 ) -> None:
     rounds = CAT.routine(routine).rounds_allowed[0]
-    choice = None if len(CAT.routine(routine).round_choices) == 1 else str(rounds)
+    choice = (
+        None
+        if len(CAT.routine(routine).round_choices) == 1
+        else f"{rounds} {t.rounds_word(rounds)}"
+    )
     if choice is not None and rounds == CAT.routine(routine).rounds:
-        choice = f"✓ {rounds} (suggested)"
+        choice = f"✓ {rounds} {t.rounds_word(rounds)} (suggested)"
     await begin(user, routine, choice)
     plan = build_plan(CAT, routine, rounds, "green")
     expected = []
@@ -100,7 +104,7 @@ async def test_every_routine_completes_and_logs_exactly_the_taps(
 async def test_rest_counts_down_then_shows_the_next_step(
     fake: FakeTelegram, user: FakeUser, app: BandCoachApp, clock: ManualClock
 ) -> None:
-    await begin(user, "upper", "✓ 2 (suggested)")
+    await begin(user, "upper", "✓ 2 rounds (suggested)")
     await user.tap(t.DONE_LABEL)
     rest = user.last_message()
     assert rest.text.startswith("⏸ Rest: 20 s") and "Next: Pull-aparts" in rest.text
@@ -122,7 +126,7 @@ async def test_rest_counts_down_then_shows_the_next_step(
 
 
 async def test_skip_rest_moves_on_at_once(user: FakeUser, app_db: Database) -> None:
-    await begin(user, "upper", "✓ 2 (suggested)")
+    await begin(user, "upper", "✓ 2 rounds (suggested)")
     await user.tap(t.DONE_LABEL)
     await user.tap(t.SKIP_REST_LABEL)
     assert "Pull-aparts" in user.last_message().text
@@ -285,7 +289,7 @@ async def test_a_double_tap_on_a_move_changes_nothing_more(user: FakeUser) -> No
 async def test_timed_step_counts_down_with_paced_edits_then_logs(
     fake: FakeTelegram, user: FakeUser, app: BandCoachApp, app_db: Database, clock: ManualClock
 ) -> None:
-    await begin(user, "lower", "✓ 2 (suggested)")
+    await begin(user, "lower", "✓ 2 rounds (suggested)")
     step_msg = user.last_message()
     assert "Foot fire · left foot moves" in step_msg.text
     assert "10 seconds · green band" in step_msg.text
@@ -325,7 +329,7 @@ async def test_timed_step_counts_down_with_paced_edits_then_logs(
 async def test_hold_step_counts_each_hold(
     fake: FakeTelegram, user: FakeUser, app: BandCoachApp, app_db: Database, clock: ManualClock
 ) -> None:
-    await begin(user, "glutes_back", "✓ 2 (suggested)")
+    await begin(user, "glutes_back", "✓ 2 rounds (suggested)")
     msg = user.last_message()
     assert "3 reps, hold 8 s each · no band" in msg.text
     await user.tap(t.START_TIMER_LABEL)
@@ -349,7 +353,7 @@ async def test_hold_step_counts_each_hold(
 async def test_fewer_refuses_bad_numbers_then_takes_a_typed_one(
     bad: str, user: FakeUser, app_db: Database
 ) -> None:
-    await begin(user, "upper", "✓ 2 (suggested)")
+    await begin(user, "upper", "✓ 2 rounds (suggested)")
     await user.tap(t.FEWER_LABEL)
     assert t.HOW_MANY in user.last_message().text
     assert user.buttons()[0] == ["0", "1", "2", "3", "4"] and user.buttons()[-1] == [t.BACK_LABEL]
@@ -366,7 +370,7 @@ async def test_fewer_refuses_bad_numbers_then_takes_a_typed_one(
 async def test_more_than_the_target_after_fewer_is_logged_only_once_confirmed(
     user: FakeUser, app_db: Database
 ) -> None:
-    await begin(user, "upper", "✓ 2 (suggested)")
+    await begin(user, "upper", "✓ 2 rounds (suggested)")
     await user.tap(t.FEWER_LABEL)
     await user.send("15")
     row = await current(app_db, user.user_id)
@@ -384,7 +388,7 @@ async def test_more_than_the_target_after_fewer_is_logged_only_once_confirmed(
 async def test_undo_within_a_minute_takes_back_the_last_set_once_even_when_tapped_twice(
     user: FakeUser, app_db: Database, clock: ManualClock
 ) -> None:
-    await begin(user, "upper", "✓ 2 (suggested)")
+    await begin(user, "upper", "✓ 2 rounds (suggested)")
     await user.tap(t.DONE_LABEL)
     rest = user.last_message()
     undo = user.button_data(t.UNDO_LABEL)
@@ -403,7 +407,7 @@ async def test_undo_within_a_minute_takes_back_the_last_set_once_even_when_tappe
 async def test_undo_after_a_minute_is_refused_and_changes_nothing(
     user: FakeUser, app_db: Database, clock: ManualClock
 ) -> None:
-    await begin(user, "upper", "✓ 2 (suggested)")
+    await begin(user, "upper", "✓ 2 rounds (suggested)")
     await user.tap(t.DONE_LABEL)
     await user.tap(t.SKIP_REST_LABEL)
     clock.advance(61)
@@ -416,7 +420,7 @@ async def test_undo_after_a_minute_is_refused_and_changes_nothing(
 async def test_undo_takes_back_a_stop_or_the_end_until_the_check_in_starts(
     user: FakeUser, app_db: Database
 ) -> None:
-    await begin(user, "upper", "✓ 2 (suggested)")
+    await begin(user, "upper", "✓ 2 rounds (suggested)")
     await user.tap(t.DONE_LABEL)
     await user.tap(t.SKIP_REST_LABEL)
     await user.tap(t.STOP_LABEL)
@@ -442,7 +446,7 @@ async def test_undo_takes_back_a_stop_or_the_end_until_the_check_in_starts(
 
 
 async def test_fewer_by_tapping_a_number_and_back(user: FakeUser, app_db: Database) -> None:
-    await begin(user, "upper", "✓ 2 (suggested)")
+    await begin(user, "upper", "✓ 2 rounds (suggested)")
     await user.tap(t.FEWER_LABEL)
     await user.tap(t.BACK_LABEL)
     assert t.HOW_MANY not in user.last_message().text
@@ -463,7 +467,7 @@ async def test_fewer_by_tapping_a_number_and_back(user: FakeUser, app_db: Databa
 async def test_stop_ends_early_with_a_summary_and_the_pain_question(
     user: FakeUser, app_db: Database, app: BandCoachApp, clock: ManualClock
 ) -> None:
-    await begin(user, "upper", "✓ 2 (suggested)")
+    await begin(user, "upper", "✓ 2 rounds (suggested)")
     await user.tap(t.DONE_LABEL)
     await user.tap(t.SKIP_REST_LABEL)
     await user.tap(t.SKIP_LABEL)
@@ -489,7 +493,7 @@ async def test_stop_ends_early_with_a_summary_and_the_pain_question(
 
 
 async def test_double_tap_on_done_logs_once(user: FakeUser, app_db: Database) -> None:
-    await begin(user, "upper", "✓ 2 (suggested)")
+    await begin(user, "upper", "✓ 2 rounds (suggested)")
     step_msg = user.last_message()
     button = user.button_data(t.DONE_LABEL)
     await user.tap(t.DONE_LABEL)
@@ -500,7 +504,7 @@ async def test_double_tap_on_done_logs_once(user: FakeUser, app_db: Database) ->
 
 
 async def test_concurrent_taps_on_one_step_log_one_set(user: FakeUser, app_db: Database) -> None:
-    await begin(user, "upper", "✓ 2 (suggested)")
+    await begin(user, "upper", "✓ 2 rounds (suggested)")
     step_msg = user.last_message()
     done, skip = user.button_data(t.DONE_LABEL), user.button_data(t.SKIP_LABEL)
     await asyncio.gather(
@@ -514,7 +518,7 @@ async def test_concurrent_taps_on_one_step_log_one_set(user: FakeUser, app_db: D
 async def test_forged_and_foreign_buttons_change_nothing(
     fake: FakeTelegram, user: FakeUser, app_db: Database
 ) -> None:
-    await begin(user, "upper", "✓ 2 (suggested)")
+    await begin(user, "upper", "✓ 2 rounds (suggested)")
     row = await current(app_db, user.user_id)
     for data, answer in [
         ("ws:abc", t.BAD_BUTTON),
@@ -551,7 +555,7 @@ async def test_hip_flexion_offers_only_light_bands_and_says_where_the_band_goes(
     await user.tap("UTC")
     await user.send("/warmup")
     await user.tap(CAT.routine("hip_flexion").name)
-    await user.tap("✓ 2 (suggested)")
+    await user.tap("✓ 2 rounds (suggested)")
     assert user.buttons() == [["✓ 🟢 Green (a light band for this move)"], ["🟡 Yellow"]]
     await user.tap_data("wu:b:hip_flexion:2:blue")
     assert user.last_answer() == t.BAD_BUTTON
@@ -580,7 +584,7 @@ async def test_a_stale_band_tap_gives_the_new_session_the_message_under_one_row(
     await onboard(user)
     await user.send("/warmup")
     await user.tap(CAT.routine("lower").name)
-    await user.tap("✓ 2 (suggested)")
+    await user.tap("✓ 2 rounds (suggested)")
     setup_msg = user.last_message()
     green = user.button_data(GREEN)
     await user.tap(GREEN)
@@ -596,7 +600,7 @@ async def test_a_stale_band_tap_gives_the_new_session_the_message_under_one_row(
 
 
 async def test_buttons_of_a_finished_session_say_it_ended(user: FakeUser, app_db: Database) -> None:
-    await begin(user, "upper", "✓ 2 (suggested)")
+    await begin(user, "upper", "✓ 2 rounds (suggested)")
     step_msg = user.last_message()
     done = user.button_data(t.DONE_LABEL)
     await user.tap(t.STOP_LABEL)
@@ -612,7 +616,7 @@ async def test_buttons_of_a_finished_session_say_it_ended(user: FakeUser, app_db
 async def test_warmup_while_active_offers_resume_or_abandon(
     user: FakeUser, app_db: Database
 ) -> None:
-    await begin(user, "upper", "✓ 2 (suggested)")
+    await begin(user, "upper", "✓ 2 rounds (suggested)")
     await user.tap(t.DONE_LABEL)
     await user.tap(t.SKIP_REST_LABEL)
     await user.send("/warmup")
@@ -631,7 +635,7 @@ async def test_warmup_while_active_offers_resume_or_abandon(
     assert abandoned.id == first.id and abandoned.status == "abandoned"
     assert len(await logged(app_db, first.id)) == 2
     await user.tap("Lower-body")
-    await user.tap("✓ 2 (suggested)")
+    await user.tap("✓ 2 rounds (suggested)")
     await user.tap(GREEN)
     fresh = await current(app_db, user.user_id)
     assert fresh.id != first.id and fresh.status == "active" and fresh.routine_key == "lower"
@@ -640,7 +644,7 @@ async def test_warmup_while_active_offers_resume_or_abandon(
 async def test_idle_session_is_closed_after_two_hours(
     user: FakeUser, app_db: Database, app: BandCoachApp, clock: ManualClock
 ) -> None:
-    await begin(user, "upper", "✓ 2 (suggested)")
+    await begin(user, "upper", "✓ 2 rounds (suggested)")
     await user.tap(t.DONE_LABEL)
     await tick(app, clock, 2 * 3600 + 1)
     row = await current(app_db, user.user_id)
@@ -671,7 +675,7 @@ async def test_a_new_application_continues_where_the_old_one_stopped(
     clock: ManualClock,
     database_url: str,
 ) -> None:
-    await begin(user, "upper", "✓ 2 (suggested)")
+    await begin(user, "upper", "✓ 2 rounds (suggested)")
     first_step = user.last_message()
     done = user.button_data(t.DONE_LABEL)
     await user.tap(t.DONE_LABEL)
@@ -703,7 +707,7 @@ async def test_timers_missed_during_downtime_jump_to_the_step_without_a_burst(
     clock: ManualClock,
     database_url: str,
 ) -> None:
-    await begin(user, "upper", "✓ 2 (suggested)")
+    await begin(user, "upper", "✓ 2 rounds (suggested)")
     await user.tap(t.DONE_LABEL)
     rest = user.last_message()
     edits_before = len(fake.calls_to("editMessageText"))

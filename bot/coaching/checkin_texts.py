@@ -143,11 +143,8 @@ def plan_text(catalogue: Catalogue, prescription: Prescription) -> str:
         if routine.choice is not None:
             lines.append(PICK_FROM.format(count=pick_count(routine.choice)))
         for exercise in routine_exercises(catalogue, routine):
-            target = amount(exercise, rx.targets[exercise.key])
-            if exercise.hold_seconds:
-                target += f", hold {exercise.hold_seconds} s"
-            if exercise.per_side:
-                target += " each side"
-            lines.append(f"• {exercise.name}: {target}")
+            lines.append(
+                f"• {exercise.name}: {amount(exercise, rx.targets[exercise.key], sides=True)}"
+            )
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)

@@ -289,9 +289,20 @@ def prescription_from_json(catalogue: Catalogue, data: Mapping[str, Any]) -> Pre
 # ---------------------------------------------------------------- wording
 
 
-def amount(exercise: Exercise, value: int) -> str:
-    """Return a target with its unit, e.g. '13 steps'."""
-    return f"{value} {_UNIT_WORDS.get(exercise.unit, exercise.unit)}"
+def amount(exercise: Exercise, value: int, *, sides: bool = False) -> str:
+    """Return a target as every message says it: '13 steps each (forward and back)'.
+
+    Holds add their length ('6 reps, hold 3 s each'); `sides` adds ' each side' for per-side
+    moves, where a line stands for both sides.
+    """
+    text = f"{value} {_UNIT_WORDS.get(exercise.unit, exercise.unit)}"
+    if exercise.hold_seconds:
+        text += f", hold {exercise.hold_seconds} s each"
+    if exercise.each:
+        text += f" each ({exercise.each})"
+    if sides and exercise.per_side:
+        text += " each side"
+    return text
 
 
 def change_line(exercise: Exercise, before: int, after: int, why: str) -> str:

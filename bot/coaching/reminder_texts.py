@@ -7,21 +7,25 @@ from zoneinfo import ZoneInfo
 
 from bot.coaching.catalogue import Catalogue, Routine
 from bot.coaching.profile import format_days
-from bot.coaching.progression import Prescription, RoutinePrescription
+from bot.coaching.progression import Prescription, RoutinePrescription, amount
 from bot.coaching.session import suggest_routine
 from bot.coaching.session_texts import rounds_word
 from bot.coaching.texts import band_label
 
 MIN_DAYS_RECOMMENDED = 3  # seeds: at least 3 sessions a week, consistently
-UNIT_WORDS = {"reps": "reps", "steps": "steps", "seconds": "s", "hold": "holds"}
 
 NUDGE = (
     "⏰ Time for your warm-up, {name}!\n\n"
     "Today: {routine} · {rounds} {rounds_word}{band}\n{targets}"
 )
-SNOOZED_NUDGE = "⏰ Here's your reminder again, {name}."
+SNOOZED_NUDGE = (
+    "⏰ Here's your warm-up again, {name}, as promised.\n\n"
+    "Today: {routine} · {rounds} {rounds_word}{band}\n{targets}"
+)
+SHORT_NUDGE = "⏰ Time for your mini-band warm-up, {name}!"
+SNOOZED_SHORT = "⏰ Here's your mini-band warm-up again, {name}, as promised."
 SNOOZED = "😴 Snoozed. I'll remind you again at {at}."
-SKIPPED = "👍 Skipped for today. See you next time!"
+SKIPPED = "👍 Skipped for today ({day}). See you next time!"
 ALREADY_HANDLED = "That reminder was already handled."
 
 MENU = (
@@ -57,10 +61,8 @@ def targets(routine: Routine, catalogue: Catalogue, rx: RoutinePrescription | No
     lines: dict[str, str] = {}
     for step in routine.steps:
         exercise = catalogue.exercise(step.exercise)
-        unit = UNIT_WORDS.get(exercise.unit, exercise.unit)
-        side = " each side" if exercise.per_side else ""
         target = rx.targets.get(exercise.key, step.target) if rx is not None else step.target
-        lines.setdefault(exercise.key, f"• {exercise.name}: {target} {unit}{side}")
+        lines.setdefault(exercise.key, f"• {exercise.name}: {amount(exercise, target, sides=True)}")
     return "\n".join(lines.values())
 
 
@@ -75,16 +77,15 @@ def nudge(
     prescription: Prescription | None = None,
 ) -> str:
     """Return the reminder message naming the routine due and the user's targets for it."""
-    head = SNOOZED_NUDGE.format(name=name) + "\n\n" if snoozed else ""
     if catalogue is None or not catalogue.routines:
-        return f"{head}⏰ Time for your mini-band warm-up, {name}!"
+        return (SNOOZED_SHORT if snoozed else SHORT_NUDGE).format(name=name)
     routine = suggest_routine(catalogue, goal, last_routine)  # what /warmup offers first
     rx = prescription.routines.get(routine.key) if prescription is not None else None
     if rx is not None and rx.band:
         band = rx.band
     band_text = f" · {band_label(band)} band" if band and band != "none" else ""
     rounds = rx.rounds if rx is not None else routine.rounds
-    body = NUDGE.format(
+    body = (SNOOZED_NUDGE if snoozed else NUDGE).format(
         name=name,
         routine=routine.name,
         rounds=rounds,
@@ -92,7 +93,7 @@ def nudge(
         band=band_text,
         targets=targets(routine, catalogue, rx),
     )
-    return head + body if snoozed else body
+    return body
 
 
 def local_clock(moment: datetime, zone: str) -> str:

@@ -61,7 +61,7 @@ def rounds_keyboard(
     tick = routine.rounds if suggested is None else suggested
     buttons = [
         _setup(
-            f"✓ {n} (suggested)" if n == tick else str(n),
+            f"✓ {n} {t.rounds_word(n)} (suggested)" if n == tick else f"{n} {t.rounds_word(n)}",
             SetupTap(setup.ROUNDS, routine.key, rounds=n, mask=mask),
         )
         for n in routine.round_choices

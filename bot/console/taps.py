@@ -12,7 +12,8 @@ from bot.fake_telegram.formatting import utf16_len
 MAX_MESSAGE_LENGTH = 4096
 QUIT_COMMANDS = frozenset({"/quit", "/exit"})
 # A label that is just a number, maybe ticked or with a note: "7", "✓ 2 (suggested)".
-_NUMBER_LABEL = re.compile(r"\W*(\d{1,4})\s*(?:\([^)]*\))?\s*")
+# A label that is a number: "7", "✓ 2 rounds (suggested)", "0 · none", "10 · worst".
+_NUMBER_LABEL = re.compile(r"\W*(\d{1,4})\s*(?:rounds?|·\s*\w+)?\s*(?:\([^)]*\))?\s*")
 _DIGITS = re.compile(r"[0-9]+")
 
 
@@ -57,7 +58,7 @@ Action = Tap | Send | Hint | Quit
 
 
 def _number_in(label: str) -> str | None:
-    """Return the number a label consists of ("✓ 2 (suggested)" → "2"), else None."""
+    """Return the number a label consists of ("✓ 2 rounds (suggested)" → "2"), else None."""
     match = _NUMBER_LABEL.fullmatch(label.strip())
     return str(int(match[1])) if match else None
 
