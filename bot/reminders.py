@@ -74,15 +74,16 @@ class Outcome:
 
 async def nudge_screen(deps: BotData, claim: store.Claim) -> Screen:
     """Return what a claimed slot says: a reminder with its targets, or a follow-up question."""
-    if claim.kind == store.FOLLOWUP and claim.session_id is not None:
-        return first_question(claim.session_id, checkin_texts.FOLLOWUP)
-    if claim.kind == store.MORNING and claim.session_id is not None:
+    if claim.kind in (store.FOLLOWUP, store.MORNING) and claim.session_id is not None:
         async with deps.db.read() as session:
             row = await get_session(session, claim.session_id)
         if row is not None:
             found = deps.catalogue.routines.get(row.routine_key)
             name = found.name if found else row.routine_key
-            return morning.question(row.id, name, local_date(row.started_at, claim.timezone))
+            day = local_date(row.started_at, claim.timezone)
+            if claim.kind == store.MORNING:
+                return morning.question(row.id, name, day)
+            return first_question(row.id, checkin_texts.FOLLOWUP.format(routine=name, day=day))
     catalogue = deps.catalogue
     async with deps.db.read() as session:
         prescription = await progress.prescription(session, catalogue, claim.user_id)

@@ -401,6 +401,14 @@ def test_stop_without_pain_still_moves_exercises_finished_before_it() -> None:
     assert not result.safety
 
 
+def test_a_move_never_reached_is_not_done_rather_than_short() -> None:
+    rx = start("upper")
+    stopped_at_once = session(rx, "upper", finished=False, stopped=True, actual=lambda e, t, i: 0)
+    result = p.next_prescription(CAT, rx, stopped_at_once, PAIN_FREE)
+    assert "Pull-aparts stays at 10 reps: not done this time" in result.reasons
+    assert not any("not every set" in reason for reason in result.reasons)
+
+
 @pytest.mark.parametrize(("days", "lower"), [(None, False), (9, False), (10, True), (40, True)])
 def test_after_ten_days_off_restart_one_rung_lower_and_say_why(
     days: int | None, lower: bool

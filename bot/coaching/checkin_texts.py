@@ -25,11 +25,11 @@ NOTE_TOO_LONG = (
     "or tap “No note”."
 )
 NO_NOTE_DONE = "👍 No note."
-FOLLOWUP = "👋 How did your back feel after today's session?"
+FOLLOWUP = "👋 How did your back feel after your {routine} warm-up of {day}?"
 CHECKIN_FOR = "Check-in for your {routine} warm-up of {when}:"
 REANSWER = (
-    "You already checked in on your {routine} warm-up (pain {pain}/10). "
-    "Answer again within 12 hours of that and your plan is worked out anew:"
+    "You already checked in on your {routine} warm-up (pain {pain}/10). A new answer replaces "
+    "that one, and your plan is worked out again from where it was before:"
 )
 NOTHING_TO_CHECK = "There's no warm-up waiting for a check-in. Send /warmup to start one."
 FINISH_FIRST = "You're mid warm-up: finish it or tap Stop, and the check-in comes right after."

@@ -395,10 +395,9 @@ def advance_reps(
         elif not planned(result, exercise.key):
             continue  # a move not picked this time keeps its target
         elif not earned(result, exercise.key):
-            reasons.append(
-                f"{exercise.name} stays at {amount(exercise, before)}: "
-                f"not every set reached {before} this time"
-            )
+            done = any(s.actual > 0 for s in result.sets if s.exercise == exercise.key)
+            why = f"not every set reached {before} this time" if done else "not done this time"
+            reasons.append(f"{exercise.name} stays at {amount(exercise, before)}: {why}")
         elif at_top(exercise, before):
             if exercise.band and light_only:
                 why = "the top of its range; it stays on a light band, precision over range"

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from bot.coaching.catalogue import Catalogue, Choice
 from bot.coaching.session import DONE, SKIPPED, PlanStep, Summary, Tick
+from bot.coaching.texts import unexpected_text
 
 CHOOSE_ROUTINE = "Which warm-up today? The first one is my suggestion for you."
 SUGGESTED = "⭐ "
@@ -44,7 +45,9 @@ MORE_THAN_TARGET = (
     "those, or tap below to log {count}."
 )
 LOG_MORE = "✅ Log {count}"
-USE_BUTTONS = "You're mid warm-up: use the buttons on the step above (Done, Fewer, Skip or Stop)."
+USE_BUTTONS = unexpected_text(
+    "You're mid warm-up: use the buttons on your step (Done, Fewer, Skip or Stop)."
+)
 DONE_LABEL = "✅ Done"
 FEWER_LABEL = "➖ Fewer"
 SKIP_LABEL = "⏭ Skip"

@@ -46,7 +46,16 @@ QUESTIONS: dict[str, str] = {
     ),
 }
 
-TAP_PLEASE = "Please tap one of the buttons below 👇 (or send /help)."
+# One answer to typed text nobody asked for, wherever it comes: what to do next, and /help.
+UNEXPECTED = "I didn't expect a message there. {next_step} Send /help to see everything I can do."
+
+
+def unexpected_text(next_step: str) -> str:
+    """Return the answer to unexpected typed text, with the next step for where the member is."""
+    return UNEXPECTED.format(next_step=next_step)
+
+
+TAP_PLEASE = unexpected_text("Tap one of the buttons below 👇 to answer.")
 UNKNOWN_ZONE = (
     "I couldn't find a time zone called “{text}”. Type a name like Europe/Berlin or "
     "America/New_York, or tap one below."
@@ -56,7 +65,7 @@ STALE_BUTTON = "That button is out of date. Here's where we are now."
 ALREADY_DONE = "Already saved ✓"
 UNKNOWN_BUTTON = "That button no longer works. Send /help to see what I can do."
 NEED_START = "Hi! Send /start to set up Band Coach first."
-UNKNOWN_TEXT = "I didn't catch that. Send /help to see what I can do."
+UNKNOWN_TEXT = unexpected_text("To train, send /warmup; to check in, send /checkin.")
 PRIVATE_ONLY = (
     "I coach each member one to one, so let's talk in a private chat: {link}\n"
     "(Nothing said in this group is saved.)"
