@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.coaching import texts
 from bot.coaching.onboarding_keyboards import (
     KEEP,
+    KEEP_SCHEDULE,
     MenuTap,
     OnboardingTap,
     onboarding_keyboard,
@@ -70,16 +71,37 @@ async def question(
     intro: str | None = None,
     prefix: str | None = None,
 ) -> Screen:
-    """Return the question for `step` with its keyboard, the saved answer ticked."""
+    """Return the question for `step` with its keyboard, the saved answer ticked and named."""
     current = await _current_value(session, user, step)
     text = texts.question(step, intro=intro)
+    keep: str | None = None
+    if user.onboarded_at is not None:  # changing settings: say what each one is now
+        now_label = await _current_label(session, user, step)
+        text += f"\n\n{texts.NOW.format(value=now_label)}"
+        keep = now_label if step == "schedule" and current is None else None
     if prefix:
         text = f"{prefix}\n\n{text}"
     zone = deps.settings.default_timezone
+    zones = (user.timezone, *COMMON_TIMEZONES) if current else COMMON_TIMEZONES
     markup = onboarding_keyboard(
-        step, current=current, default_timezone=zone, zones=COMMON_TIMEZONES
-    )
+        step, current=current, default_timezone=zone, zones=tuple(dict.fromkeys(zones)),
+        keep=keep,
+    )  # fmt: skip
     return Screen(text, markup)
+
+
+async def _current_label(session: AsyncSession, user: User, step: str) -> str:
+    """Return the saved answer for a step as the member reads it."""
+    if step == "goal":
+        return GOALS.get(user.goal or "", "not set")
+    if step == "band":
+        return texts.band_label(user.band)
+    if step == "timezone":
+        return user.timezone
+    reminders = await repo.get_reminder_settings(session, user.id)
+    if reminders is None:
+        return texts.schedule_label(DEFAULT_DAYS_MASK, DEFAULT_REMINDER_TIME, False)
+    return texts.schedule_label(reminders.days_mask, reminders.local_time, reminders.enabled)
 
 
 async def settings_summary(session: AsyncSession, user_id: int, heading: str) -> str:
@@ -124,7 +146,7 @@ def values_for(step: str, value: str) -> dict[str, Any] | None:
         return {"goal": value}
     if step == "band" and value in (*BANDS, NO_BAND):
         return {"band": value}
-    if step == "schedule" and value in PRESETS_BY_KEY:
+    if step == "schedule" and (value in PRESETS_BY_KEY or value == KEEP_SCHEDULE):
         return {}
     if step == "timezone" and parse_timezone(value) == value:
         return {"timezone": value}
@@ -145,7 +167,7 @@ async def apply(
     async with deps.db.write() as session:
         if not await repo.advance_onboarding(session, user_id, step, nxt, **values):
             return None
-        if step == "schedule":
+        if step == "schedule" and preset_key != KEEP_SCHEDULE:
             preset = PRESETS_BY_KEY.get(preset_key or "")
             at = typed_time or (preset.at if preset else None)
             await repo.save_reminder_schedule(

@@ -166,6 +166,30 @@ async def test_change_settings_ticks_current_choices(user: FakeUser, app_db: Dat
     assert reminders.local_time == time(18, 0)
 
 
+async def test_change_settings_names_each_current_value_and_keeps_a_typed_time(
+    user: FakeUser, app_db: Database
+) -> None:
+    await user.send("/start")
+    await user.tap("Warm up before lifting")
+    await user.tap("Green")
+    await user.send("06:30")  # a time no preset has
+    await user.send("Asia/Kolkata")  # a zone the buttons do not offer
+    await user.send("/start")
+    await user.tap("Change settings")
+    assert "Now: Warm up before lifting." in user.last_message().text
+    await user.tap("✓ Warm up before lifting")
+    assert "Now: 🟢 Green." in user.last_message().text
+    await user.tap("✓ 🟢 Green")
+    assert "Now: Mon, Wed, Fri at 06:30." in user.last_message().text
+    assert labels(user)[0] == "✓ Keep: Mon, Wed, Fri at 06:30"
+    await user.tap("✓ Keep: Mon, Wed, Fri at 06:30")
+    assert "Now: Asia/Kolkata." in user.last_message().text
+    assert "✓ Asia/Kolkata" in labels(user)  # not a common zone, still offered and ticked
+    await user.tap("✓ Asia/Kolkata")
+    row, reminders = await stored(app_db, user.user_id)
+    assert (row.band, row.timezone, reminders.local_time) == ("green", "Asia/Kolkata", time(6, 30))
+
+
 async def test_start_mid_onboarding_resumes_the_current_step(
     user: FakeUser, app_db: Database
 ) -> None:

@@ -48,6 +48,9 @@ class MenuTap:
         return cls(action) if prefix == SETTINGS_MENU and action in (CHANGE, KEEP) else None
 
 
+KEEP_SCHEDULE = "keep"  # the schedule value that keeps a typed time when settings change
+
+
 def _choice(step: str, value: str, label: str, current: str | None) -> Button:
     """Return one onboarding choice button, ticked when it is the current value."""
     text = f"✓ {label}" if value == current else label
@@ -60,8 +63,12 @@ def onboarding_keyboard(
     current: str | None = None,
     default_timezone: str = "UTC",
     zones: Sequence[str] = (),
+    keep: str | None = None,
 ) -> Keyboard:
-    """Return the buttons for an onboarding step, marking the user's current choice."""
+    """Return the buttons for an onboarding step, marking the user's current choice.
+
+    `keep` offers to keep a schedule no preset matches (a typed time), ticked first.
+    """
     if step == "goal":
         buttons = [_choice(step, k, label, current) for k, label in GOALS.items()]
         return rows_of(buttons, 1)
@@ -73,6 +80,8 @@ def onboarding_keyboard(
             _choice(step, p.key, p.label + (" (recommended)" if i == 0 else ""), current)
             for i, p in enumerate(SCHEDULE_PRESETS)
         ]
+        if keep is not None:
+            buttons.insert(0, _choice(step, KEEP_SCHEDULE, f"Keep: {keep}", KEEP_SCHEDULE))
         return rows_of(buttons, 1)
     if step == "timezone":
         ordered = [default_timezone, *(z for z in zones if z != default_timezone)]

@@ -61,6 +61,7 @@ UNKNOWN_ZONE = (
     "America/New_York, or tap one below."
 )
 BAD_TIME = "“{text}” isn't a time I understand. Type it like 06:30 or 7:30pm, or tap a schedule."
+NOW = "Now: {value}. Tap it to keep it, or pick another."
 STALE_BUTTON = "That button is out of date. Here's where we are now."
 ALREADY_DONE = "Already saved ✓"
 UNKNOWN_BUTTON = "That button no longer works. Send /help to see what I can do."
