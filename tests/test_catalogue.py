@@ -264,9 +264,20 @@ def mutate(path: list[str | int], value: Any) -> dict[str, Any]:
             2,
             "routine 'quick': field 'steps' preselect 3 moves, but choose allows 2 to 2",
         ),
+        (["routines", "quick", "suggested"], True, "only one routine may be suggested"),
+        (["routines", "quick", "suggested"], "yes", "field 'suggested' must be true or false"),
+        (["exercises", "hip_flexion", "max_band"], "purple", "field 'max_band' must be one of"),
+        (["exercises", "pull_aparts", "max_band"], "yellow", None),
+        (["exercises", "lateral_walks", "side_means"], ..., "field 'side_means' per-side moves"),
+        (["exercises", "lateral_walks", "side_means"], "leads", "field 'side_means' per-side"),
+        (["exercises", "pull_aparts", "setup"], ..., "exercise 'pull_aparts': field 'setup' is"),
+        (["exercises", "pull_aparts", "setup"], "x" * 91, "field 'setup' must be one short line"),
     ],
 )
-def test_each_bad_field_is_named(path: list[str | int], value: Any, expected: str) -> None:
+def test_each_bad_field_is_named(path: list[str | int], value: Any, expected: str | None) -> None:
+    if expected is None:  # a valid value: accepted
+        parse_catalogue(mutate(path, value), "coach.toml")
+        return
     with pytest.raises(CatalogueError) as info:
         parse_catalogue(mutate(path, value), "coach.toml")
     message = str(info.value)

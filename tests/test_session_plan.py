@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -359,23 +360,47 @@ def test_hold_sets_count_as_reps() -> None:
 @pytest.mark.parametrize(
     ("goal", "last", "expected"),
     [
-        ("back", None, "lower"),
-        ("back", "lower", "upper"),
-        ("back", "upper", "glutes_back"),
-        ("back", "hip_flexion", "lower"),  # wraps round
-        ("back", "quick", "lower"),  # last was not a back routine
-        ("lift", None, "lower"),
-        ("lift", "superset", "quick"),
-        ("lift", "quick", "lower"),
-        (None, None, "lower"),
+        # Seed 001: both sequences at least 3 times a week, so the superset is always ⭐.
+        ("back", None, ["superset", "lower", "upper", "glutes_back", "hip_flexion", "quick"]),
+        # Then the goal's other routines as alternatives, starting after the one done last.
+        ("back", "glutes_back", ["superset", "hip_flexion", "lower", "upper", "glutes_back"]),
+        ("back", "quick", ["superset", "lower", "upper", "glutes_back", "hip_flexion"]),
+        ("lift", "superset", ["superset", "quick", "lower", "upper"]),
+        ("lift", "lower", ["superset", "upper", "quick", "lower"]),
+        (None, None, ["superset", "lower", "upper", "glutes_back", "hip_flexion", "quick"]),
     ],
 )
-def test_suggestion_follows_goal_and_last_routine(
-    goal: str | None, last: str | None, expected: str
+def test_the_superset_comes_first_then_the_goals_routines_in_turn(
+    goal: str | None, last: str | None, expected: list[str]
 ) -> None:
-    ordered = s.ordered_routines(CAT, goal, last)
-    assert ordered[0].key == expected
-    assert sorted(r.key for r in ordered) == sorted(CAT.routines)
+    ordered = [r.key for r in s.ordered_routines(CAT, goal, last)]
+    assert ordered[: len(expected)] == expected
+    assert sorted(ordered) == sorted(CAT.routines)
+
+
+def test_without_a_suggested_routine_the_goals_routines_take_turns() -> None:
+    plain = replace(CAT, routines={k: replace(r, suggested=False) for k, r in CAT.routines.items()})
+    assert [
+        s.suggest_routine(plain, "back", last).key for last in (None, "lower", "hip_flexion")
+    ] == [
+        "lower",
+        "upper",
+        "lower",
+    ]
+
+
+def test_following_the_suggestion_3_times_a_week_trains_each_seed_001_sequence_12_times() -> None:
+    lower = {step.exercise for step in CAT.routine("lower").steps}
+    upper = {step.exercise for step in CAT.routine("upper").steps}
+    for goal in ("back", "lift"):
+        last, trained = None, {"lower": 0, "upper": 0}
+        for _ in range(4 * 3):  # four weeks, three sessions each
+            routine = s.suggest_routine(CAT, goal, last)
+            done = {step.exercise for step in routine.steps}
+            trained["lower"] += lower <= done
+            trained["upper"] += upper <= done
+            last = routine.key
+        assert trained == {"lower": 12, "upper": 12}, goal
 
 
 def test_the_domain_imports_neither_telegram_nor_sqlalchemy() -> None:

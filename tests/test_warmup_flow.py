@@ -35,7 +35,11 @@ async def test_routines_are_offered_with_the_suggestion_first(user: FakeUser) ->
     await user.send("/warmup")
     assert user.last_message().text == t.CHOOSE_ROUTINE
     labels = [row[0] for row in user.buttons()]
-    assert labels[0] == "⭐ Lower-body activation"
+    assert labels[:3] == [
+        "⭐ Lower + upper superset",
+        "Lower-body activation",
+        "Upper-body activation",
+    ]
     assert sorted(label.removeprefix("⭐ ") for label in labels) == sorted(
         r.name for r in CAT.routines.values()
     )
@@ -629,8 +633,8 @@ async def test_warmup_while_active_offers_resume_or_abandon(
     await user.send("/warmup")
     await user.tap(t.ABANDON)
     assert t.ABANDONED in user.last_message().text
-    # Upper was done last, so the next back routine is suggested.
-    assert user.buttons()[0] == ["⭐ Glutes for back relief"]
+    # The superset stays ⭐; upper was done last, so the glute routine is the next alternative.
+    assert user.buttons()[:2] == [["⭐ Lower + upper superset"], ["Glutes for back relief"]]
     abandoned = await current(app_db, user.user_id)
     assert abandoned.id == first.id and abandoned.status == "abandoned"
     assert len(await logged(app_db, first.id)) == 2

@@ -49,6 +49,7 @@ _ROUTINE_FIELDS = frozenset(
         "rest_between_rounds",
         "steps",
         "choose",
+        "suggested",
     }
 )
 _CHOICE_FIELDS = frozenset({"from", "min", "max", "range"})
@@ -136,6 +137,7 @@ class Routine:
     rest_between_moves: int
     rest_between_rounds: int
     choice: Choice | None = None
+    suggested: bool = False  # the ⭐ default session, whatever the goal
 
     def steps_for(self, moves: Sequence[str] | None) -> tuple[RoutineStep, ...]:
         """Return the steps of a session: the routine's own, or those of the moves chosen.
@@ -459,6 +461,7 @@ def _parse_routine(source: str, key: str, data: Any, exercises: Mapping[str, Exe
         rest_between_moves=check.integer(data, "rest_between_moves", 0, MAX_REST_SECONDS),
         rest_between_rounds=check.integer(data, "rest_between_rounds", 0, MAX_REST_SECONDS),
         choice=choice,
+        suggested=check.flag(data, "suggested", False),
     )
 
 
@@ -486,6 +489,9 @@ def parse_catalogue(raw: Mapping[str, Any], source: str = "<catalogue>") -> Cata
     for key in (*exercises, *routines):
         if not key.replace("_", "").isalnum() or not key.isascii() or len(key) > 24:
             raise CatalogueError(f"{source}: key '{key}' must be short ASCII letters, digits or _")
+    suggested = [key for key, routine in routines.items() if routine.suggested]
+    if len(suggested) > 1:
+        raise CatalogueError(f"{source}: only one routine may be suggested, not {suggested}")
     return Catalogue(exercises=exercises, routines=routines)
 
 

@@ -492,18 +492,23 @@ def summarise(
 
 
 def ordered_routines(catalogue: Catalogue, goal: str | None, last: str | None) -> list[Routine]:
-    """Return every routine with the suggested one first.
+    """Return every routine with the suggested one first, then the others for the goal.
 
-    The suggestion is the next routine for the user's goal after the one done last time (in
-    catalogue order, wrapping round), so the sequences take turns; the first for the goal when
-    there is no history; the first routine when no routine lists the goal.
+    Seed 001: the lower and the upper sequence each at least 3 times a week, so the catalogue's
+    `suggested` routine (the superset, which does both) comes first every time, and the other
+    routines for the member's goal follow as the alternatives or add-ons, starting after the
+    one done last. A catalogue without a suggested routine rotates through the goal's routines.
     """
     routines = list(catalogue.routines.values())
     for_goal = [r for r in routines if goal in r.goals] or routines
     keys = [r.key for r in for_goal]
     after = keys.index(last) + 1 if last in keys else 0
-    suggested = for_goal[after % len(for_goal)]
-    return [suggested, *(r for r in routines if r.key != suggested.key)]
+    rotated = for_goal[after:] + for_goal[:after]
+    first = [r for r in routines if r.suggested] or rotated[:1]
+    unique: dict[str, Routine] = {}
+    for routine in (*first, *rotated, *routines):
+        unique.setdefault(routine.key, routine)
+    return list(unique.values())
 
 
 def suggest_routine(catalogue: Catalogue, goal: str | None, last: str | None) -> Routine:
