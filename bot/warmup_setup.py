@@ -80,13 +80,14 @@ def _moves_screen(deps: BotData, key: str, mask: int) -> Screen:
     return Screen(text, kb.moves_keyboard(deps.catalogue, routine, mask))
 
 
-def _intro(start: progress.Start, rounds: int, band: str) -> str:
-    """Return the start message shown above the first step, with any gap-rule reasons."""
+def _intro(start: progress.Start, rounds: int, band: str, note: str | None) -> str:
+    """Return the start message above the first step: the routine's note, gap-rule reasons."""
     plan = start.plan
     head = t.STARTING.format(routine=plan.routine_name, rounds=rounds,
                              rounds_word=t.rounds_word(rounds), band=band)  # fmt: skip
     return (
         head
+        + (f"\nℹ️ {note}" if note else "")
         + "".join(f"\n\n{reason}" for reason in start.reasons[:1])
         + "".join(f"\n• {reason}" for reason in start.reasons[1:])
     )
@@ -102,7 +103,8 @@ async def begin(deps: BotData, chat: Chat, tap: SetupTap) -> Reply:
             session, deps.catalogue, chat.user_id, routine.key, tap.rounds, tap.band, now,
             moves_of(routine, tap.mask),
         )  # fmt: skip
-        plan = {**start.plan.to_json(), INTRO_KEY: _intro(start, tap.rounds, tap.band)}
+        intro = _intro(start, tap.rounds, tap.band, routine.note)
+        plan = {**start.plan.to_json(), INTRO_KEY: intro}
         row = await store.create_session(
             session, user_id=chat.user_id, routine_key=routine.key, rounds=tap.rounds,
             band=tap.band, plan=plan, now=now,

@@ -94,17 +94,21 @@ def test_glutes_for_back_relief_matches_seed_004() -> None:
     routine = SHIPPED.routine("glutes_back")
     assert routine.rounds == 2
     assert steps_of("glutes_back") == [
-        ("glute_squeeze", None, 3),
+        ("glute_squeeze", None, 2),  # a couple of 8 s holds…
+        ("squeeze_build", None, 3),  # …then 3-4 slow build-ups from small to full
         ("glute_bridge", None, 10),
-        ("belly_leg_raises", None, 6),
+        ("belly_leg_raises", "left", 6),  # 6-10 raises, each leg
+        ("belly_leg_raises", "right", 6),
         ("side_steps", "left", 10),
         ("side_steps", "right", 10),
         ("band_squats", None, 8),
     ]
-    assert routine.steps[0].first_round_only
-    assert routine.steps[3].rest_after == 30
+    assert routine.steps[0].first_round_only and routine.steps[1].first_round_only
+    assert routine.steps[5].rest_after == 30
     squeeze = SHIPPED.exercise("glute_squeeze")
-    assert (squeeze.unit, squeeze.hold_seconds, squeeze.range) == ("hold", 8, (3, 4))
+    assert (squeeze.unit, squeeze.hold_seconds, squeeze.range) == ("hold", 8, (2, 2))
+    assert SHIPPED.exercise("squeeze_build").range == (3, 4)
+    assert routine.note is not None and "McGill Big 3" in routine.note
     raises = SHIPPED.exercise("belly_leg_raises")
     assert (raises.unit, raises.hold_seconds, raises.range) == ("hold", 3, (6, 10))
     assert SHIPPED.exercise("glute_bridge").range == (10, 15)

@@ -158,15 +158,15 @@ def test_no_band_up_until_every_banded_exercise_is_at_the_top() -> None:
 
 
 def test_band_up_ignores_unbanded_exercises_of_the_routine() -> None:
-    tops = {"glute_squeeze": 3, "glute_bridge": 12, "belly_leg_raises": 6, "side_steps": 12,
-            "band_squats": 10}  # fmt: skip
+    tops = {"glute_squeeze": 2, "squeeze_build": 3, "glute_bridge": 12, "belly_leg_raises": 6,
+            "side_steps": 12, "band_squats": 10}  # fmt: skip
     rx = start("glutes_back", targets=tops)
     result = p.next_prescription(CAT, rx, session(rx, "glutes_back"), PAIN_FREE)
     after = result.prescription.routine("glutes_back")
     assert after.band == "blue"
     assert dict(after.targets) == {
-        "glute_squeeze": 4, "glute_bridge": 13, "belly_leg_raises": 7, "side_steps": 10,
-        "band_squats": 8,
+        "glute_squeeze": 2, "squeeze_build": 4, "glute_bridge": 13, "belly_leg_raises": 7,
+        "side_steps": 10, "band_squats": 8,
     }  # fmt: skip
 
 
@@ -638,13 +638,15 @@ def test_plan_adds_one_extra_set_on_the_weaker_side_in_the_last_round() -> None:
     last = [(s.exercise, s.side, s.extra, s.rest_after) for s in plan.steps if s.round_no == 2]
     assert last == [
         ("glute_bridge", None, False, 20),
-        ("belly_leg_raises", None, False, 20),
+        ("belly_leg_raises", "left", False, 20),
+        ("belly_leg_raises", "left", True, 20),
+        ("belly_leg_raises", "right", False, 20),
         ("side_steps", "left", False, 20),
         ("side_steps", "left", True, 30),  # seed 004: 30 s between the legs, after the extra set
         ("side_steps", "right", False, 20),
         ("band_squats", None, False, 0),
     ]
-    assert {s.steps_in_round for s in plan.steps if s.round_no == 2} == {6}
+    assert {s.steps_in_round for s in plan.steps if s.round_no == 2} == {8}
     assert not any(s.extra for s in plan.steps if s.round_no == 1)
 
 

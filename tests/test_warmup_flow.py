@@ -335,19 +335,20 @@ async def test_hold_step_counts_each_hold(
 ) -> None:
     await begin(user, "glutes_back", "✓ 2 rounds (suggested)")
     msg = user.last_message()
-    assert "3 reps, hold 8 s each · no band" in msg.text
+    assert "2 reps, hold 8 s each · no band" in msg.text
     await user.tap(t.START_TIMER_LABEL)
     await tick(app, clock, 3)
-    assert edits_of(fake, msg.message_id)[-1].endswith("⏱ Hold 1/3: 8 s")
+    assert edits_of(fake, msg.message_id)[-1].endswith("⏱ Hold 1/2: 8 s")
     await tick(app, clock, 8)
     assert edits_of(fake, msg.message_id)[-1].endswith("⏱ Relax: 3 s")
-    await tick(app, clock, 3 + 8 + 3)
-    assert edits_of(fake, msg.message_id)[-1].endswith("⏱ Hold 3/3: 8 s")
+    await tick(app, clock, 3)
+    assert edits_of(fake, msg.message_id)[-1].endswith("⏱ Hold 2/2: 8 s")
     await tick(app, clock, 8)
     row = await current(app_db, user.user_id)
     assert [(s.exercise_key, s.actual, s.unit) for s in await logged(app_db, row.id)] == [
-        ("glute_squeeze", 3, "hold")
+        ("glute_squeeze", 2, "hold")
     ]
+    assert "Slow squeeze build-ups" in user.last_message().text  # then 3-4 slow build-ups
 
 
 # ---------------------------------------------------------------- Fewer, Skip, Stop

@@ -50,6 +50,7 @@ _ROUTINE_FIELDS = frozenset(
         "steps",
         "choose",
         "suggested",
+        "note",
     }
 )
 _CHOICE_FIELDS = frozenset({"from", "min", "max", "range"})
@@ -138,6 +139,7 @@ class Routine:
     rest_between_rounds: int
     choice: Choice | None = None
     suggested: bool = False  # the ⭐ default session, whatever the goal
+    note: str | None = None  # one line shown when the routine starts
 
     def steps_for(self, moves: Sequence[str] | None) -> tuple[RoutineStep, ...]:
         """Return the steps of a session: the routine's own, or those of the moves chosen.
@@ -462,6 +464,7 @@ def _parse_routine(source: str, key: str, data: Any, exercises: Mapping[str, Exe
         rest_between_rounds=check.integer(data, "rest_between_rounds", 0, MAX_REST_SECONDS),
         choice=choice,
         suggested=check.flag(data, "suggested", False),
+        note=check.text(data, "note", optional=True),
     )
 
 
