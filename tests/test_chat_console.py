@@ -100,21 +100,21 @@ def test_onboarding_and_a_fast_warmup_are_logged_and_kept(tmp_path: Path, chat_d
     say(child, "green", "Step 3 of 4")
     say(child, "No reminders for now", "Step 4 of 4")
     say(child, "1", "All set")
-    # A guided warm-up: a timed step (three 8 s holds) runs by itself, a rep step is tapped.
+    # A guided warm-up: a timed step (two 8 s holds) runs by itself, a rep step is tapped.
     say(child, "/warmup", "Which warm-up today?")
     say(child, "glutes for back relief", "how many rounds?")
     say(child, "2", "Which band are you using?")
-    say(child, "1", "round 1/2 · step 1/6", "[1] ▶ Start timer")
-    say(child, "start timer", "Get ready", "Hold 3/3")
-    child.expect_exact("Seated glute squeeze: ✅ 3 reps")
-    child.expect_exact("Next: Glute bridge")
-    child.expect_exact("round 1/2 · step 2/6")  # the rest ran out on its own
-    say(child, "done", "Glute bridge: ✅ 10 reps")
+    say(child, "1", "round 1/2 · step 1/8", "[1] ▶ Start timer")
+    say(child, "start timer", "Get ready", "Hold 2/2")
+    child.expect_exact("Seated glute squeeze: ✅ 2 reps")
+    child.expect_exact("Next: Slow squeeze build-ups")
+    child.expect_exact("round 1/2 · step 2/8")  # the rest ran out on its own
+    say(child, "done", "Slow squeeze build-ups: ✅ 3 reps")
     say(child, "/quit")
     finish(child)
     assert logged_sets(chat_db) == [
-        ("glute_squeeze", "hold", 3, 3, "done"),
-        ("glute_bridge", "reps", 10, 10, "done"),
+        ("glute_squeeze", "hold", 2, 2, "done"),
+        ("squeeze_build", "reps", 3, 3, "done"),
     ]
     log = (tmp_path / "data" / "chat.log").read_text(encoding="utf-8")
     assert "sendMessage" in log  # DEBUG really logged the requests, to the file
@@ -136,7 +136,7 @@ def test_garbage_out_of_range_and_empty_lines_get_a_friendly_line(
     say(child, "9", "There's no button 9 here: type 1 to 2")
     say(child, "", texts.EMPTY)
     say(child, "   ", texts.EMPTY)
-    say(child, "zxqv ☃ \x1b[A#!%", "Please tap one of the buttons below")
+    say(child, "zxqv ☃ \x1b[A#!%", "Tap one of the buttons below")
     say(child, "/nonsense", "I don't know /nonsense")
     say(child, "Warm up before lifting", "Step 2 of 4")  # still alive and answering
     child.sendcontrol("d")

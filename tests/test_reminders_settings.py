@@ -6,6 +6,7 @@ from datetime import UTC, datetime, time
 
 from bot.clock import ManualClock
 from bot.coaching import reminder_texts as rt
+from bot.coaching import texts
 from bot.fake_telegram import FakeUser
 from storage import repositories as repo
 from storage.db import Database
@@ -107,7 +108,7 @@ async def test_bad_time_is_explained_and_asked_again(
     assert settings.local_time == time(19, 30) and row.awaiting is None
     assert settings.next_due_at == datetime(2026, 11, 23, 18, 30, tzinfo=UTC)  # today 19:30
     await user.send("8:00")  # no longer awaited
-    assert "I didn't catch that" in (user.last_message().text or "")
+    assert (user.last_message().text or "") == texts.UNKNOWN_TEXT
 
 
 async def test_time_button(user: FakeUser, app_db: Database) -> None:
