@@ -169,7 +169,9 @@ async def save_answer(
             for key in catalogue.routines
             if progression.prescription.routine(key) != current.routine(key)
         ]
-        await store.save_routines(session, user_id, progression.prescription, changed, now)
+        await store.save_routines(
+            session, user_id, catalogue, progression.prescription, changed, now
+        )
         await store.record_checkin(
             session, user_id=user_id, session_id=session_id, pain=answer.pain,
             areas=areas_text(answer.areas), weaker_side=answer.weaker_side,

@@ -70,5 +70,5 @@ async def _undo(
     before = prescription_from_json(catalogue, base) if base is not None else current
     lighter, lines = m.undo_and_deload(catalogue, current, before, row.routine_key)
     changed = [key for key in catalogue.routines if lighter.routine(key) != current.routine(key)]
-    await store.save_routines(session, user.id, lighter, changed, now)
+    await store.save_routines(session, user.id, catalogue, lighter, changed, now)
     return m.worse_text(lines)

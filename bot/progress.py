@@ -76,10 +76,12 @@ async def plan_session(
     return Start(plan, routine, tuple(reasons), routine != current)
 
 
-async def keep_start(session: AsyncSession, user_id: int, start: Start, now: datetime) -> None:
+async def keep_start(
+    session: AsyncSession, catalogue: Catalogue, user_id: int, start: Start, now: datetime
+) -> None:
     """Store a prescription the gap rule lowered, once its session really started."""
     if start.changed:
         await store.save_routines(
-            session, user_id, Prescription({start.routine.routine: start.routine}),
+            session, user_id, catalogue, Prescription({start.routine.routine: start.routine}),
             [start.routine.routine], now,
         )  # fmt: skip

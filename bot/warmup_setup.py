@@ -112,7 +112,7 @@ async def begin(deps: BotData, chat: Chat, tap: SetupTap) -> Reply:
         if row is None:
             return Reply(answer=t.ALREADY_STARTED)
         await repo.set_awaiting(session, chat.user_id, Awaited(Awaiting.SESSION, row.id).encode())
-        await progress.keep_start(session, chat.user_id, start, now)
+        await progress.keep_start(session, deps.catalogue, chat.user_id, start, now)
         shown = await show(session, deps, row, chat.chat_id, now, message_id=chat.message_id,
                            new_message=chat.message_id is None)  # fmt: skip
     return Reply(live=shown)

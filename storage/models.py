@@ -1,4 +1,4 @@
-"""SQLAlchemy models: users, reminders, sessions, sets, check-ins, slots, prescriptions."""
+"""SQLAlchemy models: users, reminders, sessions, sets, check-ins, slots, plans, live messages."""
 
 from __future__ import annotations
 
@@ -60,6 +60,7 @@ class User(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     goal: Mapped[str | None] = mapped_column(String(16))
     band: Mapped[str | None] = mapped_column(String(16))
+    plan_band: Mapped[str | None] = mapped_column(String(16))  # the band the plan has reached
     is_active: Mapped[bool] = mapped_column(default=True)
     blocked_at: Mapped[datetime | None]
     onboarding_step: Mapped[str | None] = mapped_column(String(16))
@@ -183,26 +184,37 @@ class PainCheckin(Base):
     __table_args__ = (CheckConstraint("pain >= 0 AND pain <= 10", name="pain_range"),)
 
 
-class PrescriptionRow(Base):
-    """One exercise of a user's prescription for a routine, with the routine's band and rests."""
+class ExerciseTarget(Base):
+    """A member's target for one exercise, shared by every routine that has it."""
 
-    __tablename__ = "prescriptions"
+    __tablename__ = "exercise_targets"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    exercise_key: Mapped[str] = mapped_column(String(64))
+    target: Mapped[int] = mapped_column(SmallInteger)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("user_id", "exercise_key"),
+        CheckConstraint("target >= 1 AND target <= 200", name="target_range"),
+    )
+
+
+class RoutinePlan(Base):
+    """What stays per routine in a member's plan: rest between moves, rounds, an extra side."""
+
+    __tablename__ = "routine_plans"
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
     user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
     routine_key: Mapped[str] = mapped_column(String(64))
-    exercise_key: Mapped[str] = mapped_column(String(64))
-    target: Mapped[int] = mapped_column(SmallInteger)
-    band: Mapped[str | None] = mapped_column(String(16))
     rest_between_moves: Mapped[int] = mapped_column(SmallInteger)
     rounds: Mapped[int] = mapped_column(SmallInteger)
     extra_side: Mapped[str | None] = mapped_column(String(8))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
-    __table_args__ = (
-        UniqueConstraint("user_id", "routine_key", "exercise_key"),
-        CheckConstraint("target >= 1 AND target <= 200", name="target_range"),
-    )
+    __table_args__ = (UniqueConstraint("user_id", "routine_key"),)
 
 
 class ReminderSlot(Base):

@@ -1,9 +1,11 @@
-"""Prescriptions and pain check-ins: load and save a user's plan, record answers.
+"""Members' plans and pain check-ins: load and save a plan, record answers.
 
-A user's prescription is stored as one row per (routine, exercise); routines never stored use
-the catalogue's defaults. Check-ins are one row per session (unique session_id): the first
-answer is inserted with ON CONFLICT DO NOTHING, so of two concurrent taps exactly one creates
-it, and the caller holds the user row's lock so a re-answer is never interleaved.
+A member's plan is stored as one target per exercise (shared by every routine that has it), the
+band the plan has reached (`users.plan_band`), and per routine its rest, rounds and extra side;
+what was never stored comes from the catalogue. Check-ins are one row per session (unique
+session_id): the first answer is inserted with ON CONFLICT DO NOTHING, so of two concurrent taps
+exactly one creates it, and the caller holds the user row's lock so a re-answer is never
+interleaved.
 """
 
 from __future__ import annotations
@@ -16,10 +18,24 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.coaching.catalogue import Catalogue
-from bot.coaching.progression import Prescription, RoutinePrescription, prescription_for
+from bot.coaching.profile import BANDS
+from bot.coaching.progression import (
+    Prescription,
+    RoutinePrescription,
+    default_routine,
+    member_band,
+    prescription_for,
+)
 from bot.coaching.states import SessionStatus
 from storage.db import upsert_insert
-from storage.models import PainCheckin, PrescriptionRow, SessionSet, User, WorkoutSession
+from storage.models import (
+    ExerciseTarget,
+    PainCheckin,
+    RoutinePlan,
+    SessionSet,
+    User,
+    WorkoutSession,
+)
 
 ACTIVE = SessionStatus.ACTIVE
 
@@ -27,56 +43,71 @@ ACTIVE = SessionStatus.ACTIVE
 async def load_prescription(
     session: AsyncSession, user_id: int, catalogue: Catalogue, band: str | None
 ) -> Prescription:
-    """Return the user's prescription for every routine (defaults where nothing is stored)."""
-    rows = await session.execute(
-        select(PrescriptionRow)
-        .where(PrescriptionRow.user_id == user_id)
-        .order_by(PrescriptionRow.routine_key, PrescriptionRow.id)
-    )
-    grouped: dict[str, list[PrescriptionRow]] = {}
-    for row in rows.scalars():
-        grouped.setdefault(row.routine_key, []).append(row)
-    stored = [
-        RoutinePrescription(
-            routine=key,
-            band=group[0].band,
-            rest_between_moves=group[0].rest_between_moves,
-            rounds=group[0].rounds,
-            targets={r.exercise_key: r.target for r in group},
-            extra_side=group[0].extra_side,
+    """Return the member's plan for every routine: shared targets and band, per-routine rests.
+
+    `band` is the member's own band, used until the plan has reached one of its own.
+    """
+    user = await session.get(User, user_id)
+    reached = user.plan_band if user is not None and user.plan_band in BANDS else band
+    found = await session.execute(select(ExerciseTarget).where(ExerciseTarget.user_id == user_id))
+    targets = {row.exercise_key: row.target for row in found.scalars()}
+    kept = await session.execute(select(RoutinePlan).where(RoutinePlan.user_id == user_id))
+    plans = {row.routine_key: row for row in kept.scalars()}
+    stored = []
+    for key in catalogue.routines:
+        default = default_routine(catalogue, key, reached)
+        plan = plans.get(key)
+        stored.append(
+            RoutinePrescription(
+                routine=key,
+                band=default.band,
+                rest_between_moves=plan.rest_between_moves if plan else default.rest_between_moves,
+                rounds=plan.rounds if plan else default.rounds,
+                targets={e: targets.get(e, value) for e, value in default.targets.items()},
+                extra_side=plan.extra_side if plan else None,
+            )
         )
-        for key, group in grouped.items()
-    ]
-    return prescription_for(catalogue, band, stored)
+    return prescription_for(catalogue, reached, stored)
 
 
 async def save_routines(
     session: AsyncSession,
     user_id: int,
+    catalogue: Catalogue,
     prescription: Prescription,
     routines: Iterable[str],
     now: datetime,
 ) -> None:
-    """Store the given routines of a prescription, one upserted row per exercise."""
-    for key in sorted(set(routines)):
+    """Store the given routines: their rests and rounds, their exercises' targets, the band."""
+    keys = sorted(set(routines))
+    targets: dict[str, int] = {}
+    for key in keys:
         rx = prescription.routine(key)
-        for exercise, target in rx.targets.items():
-            values = {
-                "target": target,
-                "band": rx.band,
-                "rest_between_moves": rx.rest_between_moves,
-                "rounds": rx.rounds,
-                "extra_side": rx.extra_side,
-                "updated_at": now,
-            }
-            statement = (
-                upsert_insert(session, PrescriptionRow)
-                .values(user_id=user_id, routine_key=key, exercise_key=exercise, **values)
-                .on_conflict_do_update(
-                    index_elements=["user_id", "routine_key", "exercise_key"], set_=values
-                )
+        targets.update(rx.targets)
+        values = {"rest_between_moves": rx.rest_between_moves, "rounds": rx.rounds,
+                  "extra_side": rx.extra_side, "updated_at": now}  # fmt: skip
+        await session.execute(
+            upsert_insert(session, RoutinePlan)
+            .values(user_id=user_id, routine_key=key, **values)
+            .on_conflict_do_update(index_elements=["user_id", "routine_key"], set_=values)
+        )
+    for exercise, target in sorted(targets.items()):
+        await session.execute(
+            upsert_insert(session, ExerciseTarget)
+            .values(user_id=user_id, exercise_key=exercise, target=target, updated_at=now)
+            .on_conflict_do_update(
+                index_elements=["user_id", "exercise_key"],
+                set_={"target": target, "updated_at": now},
             )
-            await session.execute(statement)
+        )
+    band = member_band(catalogue, Prescription({k: prescription.routine(k) for k in keys}))
+    if band is not None:  # only routines without a band cap say which band the plan reached
+        await session.execute(
+            update(User)
+            .where(User.id == user_id)
+            .values(plan_band=band)
+            .execution_options(synchronize_session=False)
+        )
 
 
 async def last_trained(session: AsyncSession, user_id: int) -> datetime | None:

@@ -18,11 +18,12 @@ from bot.warmup_timers import fire_due_timers
 from storage import sessions as store
 from storage.db import Database
 from storage.models import (
+    ExerciseTarget,
     LiveMessage,
     PainCheckin,
-    PrescriptionRow,
     ReminderSettings,
     ReminderSlot,
+    RoutinePlan,
     SessionSet,
     User,
     WorkoutSession,
@@ -157,7 +158,8 @@ async def rows_of(db: Database, user_ids: Sequence[int]) -> dict[str, list[tuple
         "workout_sessions": select(WorkoutSession.__table__).where(WorkoutSession.user_id.in_(ids)),
         "session_sets": select(SessionSet.__table__).where(SessionSet.session_id.in_(sessions)),
         "pain_checkins": select(PainCheckin.__table__).where(PainCheckin.user_id.in_(ids)),
-        "prescriptions": select(PrescriptionRow.__table__).where(PrescriptionRow.user_id.in_(ids)),
+        "exercise_targets": select(ExerciseTarget.__table__).where(ExerciseTarget.user_id.in_(ids)),
+        "routine_plans": select(RoutinePlan.__table__).where(RoutinePlan.user_id.in_(ids)),
         "reminder_slots": select(ReminderSlot.__table__).where(ReminderSlot.user_id.in_(ids)),
         "live_messages": select(LiveMessage.__table__).where(LiveMessage.user_id.in_(ids)),
     }

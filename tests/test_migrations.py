@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from storage.db import Database
 from storage.migrate import alembic_config, current_revision, head_revision, upgrade
 from storage.models import Base
 
+T = datetime(2026, 11, 23, 6, 0)
 TABLES = {
     "users",
     "reminder_settings",
@@ -21,7 +23,8 @@ TABLES = {
     "session_sets",
     "pain_checkins",
     "reminder_slots",
-    "prescriptions",
+    "exercise_targets",
+    "routine_plans",
     "live_messages",
     "alembic_version",
 }
@@ -77,3 +80,47 @@ async def test_two_processes_migrating_at_once_both_succeed(database_url: str) -
     finally:
         await first.dispose()
         await second.dispose()
+
+
+async def test_per_routine_plans_merge_into_shared_targets_keeping_the_safer_value(
+    database_url: str,
+) -> None:
+    db = Database(database_url)
+    try:
+        await upgrade(db, "0004")
+        rows = [  # (routine, exercise, target, band): the routines disagree
+            ("lower", "lateral_walks", 13, "blue"),
+            ("lower", "foot_fire", 14, "blue"),
+            ("quick", "lateral_walks", 12, "green"),
+            ("upper", "pull_aparts", 15, "black"),
+        ]
+        async with db.write() as session:
+            await session.execute(
+                text("INSERT INTO users (id, chat_id, first_name, timezone, is_active, "
+                     "created_at, updated_at) VALUES (7, 7, 'Ana', 'UTC', true, :t, :t)"),
+                {"t": T},
+            )  # fmt: skip
+            for routine, exercise, target, band in rows:
+                await session.execute(
+                    text("INSERT INTO prescriptions (user_id, routine_key, exercise_key, target, "
+                         "band, rest_between_moves, rounds, extra_side, updated_at) "
+                         "VALUES (7, :r, :e, :n, :b, 10, 3, 'left', :t)"),
+                    {"r": routine, "e": exercise, "n": target, "b": band, "t": T},
+                )  # fmt: skip
+        assert await upgrade(db) == head_revision()
+        async with db.read() as session:
+            targets = dict((await session.execute(text(
+                "SELECT exercise_key, target FROM exercise_targets WHERE user_id = 7"
+            ))).all())  # fmt: skip
+            band = await session.scalar(text("SELECT plan_band FROM users WHERE id = 7"))
+            plans = (await session.execute(text(
+                "SELECT routine_key, rest_between_moves, rounds, extra_side FROM routine_plans "
+                "WHERE user_id = 7 ORDER BY routine_key"
+            ))).all()  # fmt: skip
+        assert targets == {"lateral_walks": 12, "foot_fire": 14, "pull_aparts": 15}
+        assert band == "green"  # the lightest band any routine had
+        assert [tuple(p) for p in plans] == [
+            ("lower", 10, 3, "left"), ("quick", 10, 3, "left"), ("upper", 10, 3, "left")
+        ]  # fmt: skip
+    finally:
+        await db.dispose()

@@ -62,25 +62,32 @@ async def test_a_user_without_rows_gets_the_catalogue_defaults(db: Database) -> 
     assert loaded.routine("upper").band == "blue"
 
 
-async def test_saved_routines_round_trip_and_upsert(db: Database) -> None:
+async def test_saved_targets_and_band_are_shared_by_every_routine(db: Database) -> None:
     await register(db)
     base = p.prescription_for(CAT, "green")
-    changed = dict(base.routines)
-    changed["lower"] = replace(
-        base.routine("lower"), band="black", rest_between_moves=5, rounds=3,
+    lower = replace(
+        base.routine("lower"), band="blue", rest_between_moves=5, rounds=3,
         targets={**base.routine("lower").targets, "lateral_walks": 13}, extra_side="left",
     )  # fmt: skip
-    first = p.Prescription(changed)
     async with db.write() as session:
-        await progress.save_routines(session, 1, first, ["lower"], T0)
-    changed["lower"] = replace(changed["lower"], band="blue")
-    second = p.Prescription(changed)
-    async with db.write() as session:
-        await progress.save_routines(session, 1, second, ["lower", "upper"], T0)
+        await progress.save_routines(
+            session, 1, CAT, p.Prescription({**base.routines, "lower": lower}), ["lower"], T0
+        )
     async with db.read() as session:
         loaded = await progress.load_prescription(session, 1, CAT, "green")
-    assert loaded == second
-    assert loaded.routine("lower").targets["lateral_walks"] == 13
+    assert loaded.routine("lower") == lower
+    assert [loaded.routine(k).targets["lateral_walks"] for k in ("superset", "quick")] == [13, 13]
+    assert loaded.routine("upper").band == "blue"  # one band per member…
+    assert loaded.routine("hip_flexion").band == "green"  # …capped where a routine says so
+    assert loaded.routine("superset").rest_between_moves == 20  # rests and rounds stay per routine
+    lower = replace(lower, targets={**lower.targets, "lateral_walks": 12})
+    async with db.write() as session:  # saving again replaces, never duplicates
+        await progress.save_routines(
+            session, 1, CAT, p.Prescription({"lower": lower}), ["lower"], T0
+        )
+    async with db.read() as session:
+        again = await progress.load_prescription(session, 1, CAT, "green")
+    assert again.routine("superset").targets["lateral_walks"] == 12
 
 
 async def test_the_first_answer_creates_and_later_ones_replace(db: Database) -> None:

@@ -16,7 +16,13 @@ from zoneinfo import ZoneInfo
 
 from bot.coaching.catalogue import Catalogue
 from bot.coaching.profile import BANDS
-from bot.coaching.progression import Prescription, change_line, deload, routine_exercises
+from bot.coaching.progression import (
+    Prescription,
+    change_line,
+    deload,
+    routine_exercises,
+    share,
+)
 from bot.coaching.schedule import Action, is_stale
 from bot.coaching.screen import Button, Keyboard, Screen, keyboard
 
@@ -139,7 +145,7 @@ def undo_and_deload(
     lighter, more = deload(catalogue, undone)
     routines = dict(current.routines)
     routines[routine] = lighter
-    return Prescription(routines), lines + more
+    return share(catalogue, current, Prescription(routines), routine), lines + more
 
 
 def worse_text(lines: list[str]) -> str:

@@ -606,8 +606,9 @@ def next_prescription(
     reasons += more
     routines = dict(current.routines)
     routines[rx.routine] = rx
+    shared = share(catalogue, current, Prescription(routines), rx.routine)
     balanced, side_reasons = balance_sides(
-        catalogue, Prescription(routines), side_history, may_add=checkin.may_progress
+        catalogue, shared, side_history, may_add=checkin.may_progress
     )
     return Progression(
         prescription=balanced,
@@ -616,6 +617,50 @@ def next_prescription(
         deload=severe,
         raised=went_up(current.routine(rx.routine), balanced.routine(rx.routine)),
     )
+
+
+def member_band(catalogue: Catalogue, prescription: Prescription) -> str | None:
+    """Return the band a member's plan has reached: that of its routines without a band cap."""
+    bands = [
+        rx.band
+        for key, rx in prescription.routines.items()
+        if rx.band in BANDS and catalogue.band_cap(key) is None
+    ]
+    return max(bands, key=_band_index) if bands else None
+
+
+def share(
+    catalogue: Catalogue, before: Prescription, after: Prescription, source: str
+) -> Prescription:
+    """Carry what one routine's session changed to every routine: one plan per member.
+
+    A target belongs to the exercise, whichever routine trains it, and the band to the member
+    (capped per routine, so hip flexion stays light), so a deload or a climb in the lower-body
+    routine reaches the superset and the quick warm-up alike. When the band goes up, every
+    banded exercise restarts at the bottom of its range, not only the source routine's.
+    """
+    src, was = after.routine(source), before.routine(source)
+    old = member_band(catalogue, before) or was.band
+    new = old
+    if src.band != was.band:  # a capped routine at its cap says nothing about heavier bands
+        cap = catalogue.band_cap(source)
+        new = old if cap is not None and src.band == capped(old, cap) else src.band
+    up = _band_index(new) > _band_index(old)
+    routines: dict[str, RoutinePrescription] = {}
+    for key, rx in after.routines.items():
+        if key == source:
+            routines[key] = rx
+            continue
+        targets = dict(rx.targets)
+        for exercise in routine_exercises(catalogue, catalogue.routine(key)):
+            if exercise.key in src.targets:
+                targets[exercise.key] = src.targets[exercise.key]
+            elif up and exercise.band:
+                targets[exercise.key] = exercise.range[0]
+        banded = has_band(catalogue, catalogue.routine(key))
+        band = capped(new, catalogue.band_cap(key)) if banded else None
+        routines[key] = replace(rx, targets=targets, band=band)
+    return Prescription(routines)
 
 
 def went_up(before: RoutinePrescription, after: RoutinePrescription) -> bool:

@@ -40,7 +40,9 @@ def upgrade() -> None:
         sa.Column("claimed_until", Stamp(), nullable=True),
         sa.Column("updated_at", Stamp(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_live_messages_user_id_users"),
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_live_messages_user_id_users"),
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_live_messages")),
