@@ -214,6 +214,17 @@ def test_typed_numbers_on_a_number_keyboard_tap_that_number_or_go_to_the_bot() -
     assert resolve("13", picker) == Send("13")  # a typed count the bot itself understands
 
 
+def test_words_and_the_start_of_a_word_tap_their_button() -> None:
+    pain = bot_message("Pain?", [["0 · none", "1", "2"], ["9", "10 · worst"]])
+    assert resolve("none", pain) == Tap(7, keyed_buttons(pain)[0][0])
+    assert resolve("worst", pain) == Tap(7, keyed_buttons(pain)[1][1])
+    assert resolve("0", pain) == Tap(7, keyed_buttons(pain)[0][0])
+    nudge = bot_message("⏰", [["▶️ Start now"], ["😴 Snooze 1 h", "⏭ Skip today"]])
+    assert resolve("snooze", nudge) == Tap(7, keyed_buttons(nudge)[1][0])
+    assert resolve("s", nudge) == Hint(texts.AMBIGUOUS.format(text="s"))  # start or snooze?
+    assert resolve("a note about my knee", nudge) == Send("a note about my knee")
+
+
 def test_same_labels_ask_for_the_number_and_links_are_not_followed() -> None:
     twins = bot_message("Which?", [["Green", "green"]])
     assert resolve("green", twins) == Hint(texts.AMBIGUOUS.format(text="green"))

@@ -125,6 +125,8 @@ def resolve(line: str, keyboard: FakeMessage | None) -> Action:
             return _tap(keyboard, button)
     typed = _words(text)
     named = [button for button in buttons if typed and typed in _names(button.label)]
+    if not named and typed:  # the start of a word of one label: "snooze", "none", "worst"
+        named = [b for b in buttons if f" {typed}" in f" {_words(b.label)}"]
     if len(named) == 1:
         return _tap(keyboard, named[0])
     if named:
