@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.coaching.catalogue import Catalogue
 from bot.coaching.checkin import Logged, areas_text, may_reanswer, parse_areas, session_result
 from bot.coaching.morning import needs_check
+from bot.coaching.profile import owned_bands
 from bot.coaching.progression import (
     SIDE_WINDOW,
     CheckIn,
@@ -162,8 +163,9 @@ async def save_answer(
         )
         history = await store.side_history(session, user_id, session_id, SIDE_WINDOW - 1)
         progression = next_prescription(
-            catalogue, base, result, answer, [*history, answer.weaker_side]
-        )
+            catalogue, base, result, answer, [*history, answer.weaker_side],
+            owned_bands(user.bands_owned),
+        )  # fmt: skip
         changed = [
             key
             for key in catalogue.routines

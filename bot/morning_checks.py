@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.coaching import morning as m
 from bot.coaching.morning import MorningTap
+from bot.coaching.profile import owned_bands
 from bot.coaching.progression import prescription_from_json
 from bot.coaching.screen import Chat, Reply, Screen
 from bot.context import BotData
@@ -68,7 +69,8 @@ async def _undo(
     checkin = await store.get_checkin(session, row.id)
     base = checkin.base_prescription if checkin is not None else None
     before = prescription_from_json(catalogue, base) if base is not None else current
-    lighter, lines = m.undo_and_deload(catalogue, current, before, row.routine_key)
+    owned = owned_bands(user.bands_owned)
+    lighter, lines = m.undo_and_deload(catalogue, current, before, row.routine_key, owned)
     changed = [key for key in catalogue.routines if lighter.routine(key) != current.routine(key)]
     await store.save_routines(session, user.id, catalogue, lighter, changed, now)
     return m.worse_text(lines)

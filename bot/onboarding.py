@@ -9,14 +9,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.coaching import texts
 from bot.coaching.onboarding_keyboards import (
+    DONE_BANDS,
     KEEP,
     KEEP_SCHEDULE,
+    TOGGLE_BANDS,
     MenuTap,
     OnboardingTap,
     onboarding_keyboard,
     settings_menu,
 )
 from bot.coaching.profile import (
+    ALL_OWNED,
     BANDS,
     COMMON_TIMEZONES,
     DEFAULT_DAYS_MASK,
@@ -24,6 +27,8 @@ from bot.coaching.profile import (
     GOALS,
     NO_BAND,
     PRESETS_BY_KEY,
+    owned_bands,
+    owned_mask,
     parse_clock_time,
     parse_timezone,
 )
@@ -70,24 +75,38 @@ async def question(
     *,
     intro: str | None = None,
     prefix: str | None = None,
+    owned: int | None = None,
 ) -> Screen:
-    """Return the question for `step` with its keyboard, the saved answer ticked and named."""
+    """Return the question for `step` with its keyboard, the saved answer ticked and named.
+
+    `owned` is the band mask ticked so far at the band step (default: the bands saved).
+    """
     current = await _current_value(session, user, step)
     text = texts.question(step, intro=intro)
     keep: str | None = None
     if user.onboarded_at is not None:  # changing settings: say what each one is now
         now_label = await _current_label(session, user, step)
-        text += f"\n\n{texts.NOW.format(value=now_label)}"
+        now = texts.NOW_BANDS if step == "band" else texts.NOW
+        text += f"\n\n{now.format(value=now_label)}"
         keep = now_label if step == "schedule" and current is None else None
     if prefix:
         text = f"{prefix}\n\n{text}"
     zone = deps.settings.default_timezone
     zones = (user.timezone, *COMMON_TIMEZONES) if current else COMMON_TIMEZONES
+    if owned is None:
+        owned = _saved_bands(user)
     markup = onboarding_keyboard(
         step, current=current, default_timezone=zone, zones=tuple(dict.fromkeys(zones)),
-        keep=keep,
+        keep=keep, owned=owned,
     )  # fmt: skip
     return Screen(text, markup)
+
+
+def _saved_bands(user: User) -> int:
+    """Return the bands a member said they own (their one band, if never asked for more)."""
+    if user.bands_owned is not None:
+        return user.bands_owned
+    return owned_mask([user.band]) if user.band in BANDS else 0
 
 
 async def _current_label(session: AsyncSession, user: User, step: str) -> str:
@@ -95,7 +114,8 @@ async def _current_label(session: AsyncSession, user: User, step: str) -> str:
     if step == "goal":
         return GOALS.get(user.goal or "", "not set")
     if step == "band":
-        return texts.band_label(user.band)
+        owned = owned_bands(_saved_bands(user))
+        return ", ".join(texts.band_label(b) for b in BANDS if b in owned) or texts.band_label(None)
     if step == "timezone":
         return user.timezone
     reminders = await repo.get_reminder_settings(session, user.id)
@@ -140,12 +160,24 @@ async def start(deps: BotData, user_id: int, chat_id: int, first_name: str) -> R
     return Reply(send=(Screen(text, settings_menu()),))
 
 
+def _mask(value: str, prefix: str) -> int | None:
+    """Return the band mask in a band-step value like 'd6', or None if it is not one."""
+    digits = value.removeprefix(prefix)
+    if not value.startswith(prefix) or not digits.isascii() or not digits.isdigit():
+        return None
+    mask = int(digits)
+    return mask if 0 <= mask <= ALL_OWNED else None
+
+
 def values_for(step: str, value: str) -> dict[str, Any] | None:
     """Return the user columns a tapped onboarding value sets, or None if it is not valid."""
     if step == "goal" and value in GOALS:
         return {"goal": value}
-    if step == "band" and value in (*BANDS, NO_BAND):
-        return {"band": value}
+    if step == "band" and value == NO_BAND:
+        return {"band": NO_BAND, "bands_owned": 0}
+    mask = _mask(value, DONE_BANDS) if step == "band" else None
+    if mask:  # the bands ticked: the member starts on the lightest one
+        return {"band": min(owned_bands(mask), key=BANDS.index), "bands_owned": mask}
     if step == "schedule" and (value in PRESETS_BY_KEY or value == KEEP_SCHEDULE):
         return {}
     if step == "timezone" and parse_timezone(value) == value:
@@ -165,6 +197,10 @@ async def apply(
     """Save one onboarding answer and return what comes next; None if the step had moved."""
     nxt = _next_step(step)
     async with deps.db.write() as session:
+        if step == "band" and values.get("bands_owned"):
+            user = await repo.get_user(session, user_id)
+            if user is not None and user.band in owned_bands(values["bands_owned"]):
+                values = {**values, "band": user.band}  # adding a band keeps the one in use
         if not await repo.advance_onboarding(session, user_id, step, nxt, **values):
             return None
         if step == "schedule" and preset_key != KEEP_SCHEDULE:
@@ -188,6 +224,9 @@ async def apply(
 async def on_button(deps: BotData, user_id: int, data: str) -> Reply:
     """Handle a tap on an onboarding choice, rejecting stale and forged buttons."""
     tap = OnboardingTap.parse(data)
+    toggled = _mask(tap.value, TOGGLE_BANDS) if tap is not None and tap.step == "band" else None
+    if toggled is not None:
+        return await _tick_bands(deps, user_id, toggled)
     valid = tap is not None and tap.step in texts.ONBOARDING_STEPS
     values = values_for(tap.step, tap.value) if tap is not None and valid else None
     if tap is None or values is None:
@@ -203,6 +242,17 @@ async def on_button(deps: BotData, user_id: int, data: str) -> Reply:
             return Reply(answer=texts.ALREADY_DONE)
         screen = await question(session, deps, user, user.onboarding_step)
     return Reply(answer=texts.STALE_BUTTON, send=(screen,))
+
+
+async def _tick_bands(deps: BotData, user_id: int, owned: int) -> Reply:
+    """Show the band step with these bands ticked (nothing is saved before Done)."""
+    async with deps.db.read() as session:
+        user = await repo.get_user(session, user_id)
+        if user is None:
+            return Reply(answer=texts.NEED_START, alert=True)
+        if user.onboarding_step != "band":
+            return Reply(answer=texts.ALREADY_DONE)
+        return Reply(edit=await question(session, deps, user, "band", owned=owned))
 
 
 async def on_settings_menu(deps: BotData, user_id: int, data: str) -> Reply:

@@ -8,7 +8,7 @@ from bot import progress
 from bot.coaching import session_keyboards as kb
 from bot.coaching import session_texts as t
 from bot.coaching import setup
-from bot.coaching.profile import BANDS
+from bot.coaching.profile import BANDS, owned_bands
 from bot.coaching.progression import capped
 from bot.coaching.screen import Chat, Reply, Screen
 from bot.coaching.session import ABANDON_AFTER, ABANDONED, Plan, ordered_routines
@@ -67,7 +67,10 @@ async def _band_screen(
     template = t.CHOOSE_BAND if current else t.PICK_BAND
     text = template.format(routine=name, rounds=rounds, rounds_word=t.rounds_word(rounds))
     lighter_than_own = cap is not None and capped(own, cap) != own
-    bands, note = deps.catalogue.bands_for(key), t.LIGHT_BAND if lighter_than_own else t.MY_BAND
+    owned = owned_bands(user.bands_owned) if user is not None else frozenset(BANDS)
+    allowed = deps.catalogue.bands_for(key)
+    bands = [b for b in allowed if b in owned] or allowed  # the member's own bands first of all
+    note = t.LIGHT_BAND if lighter_than_own else t.MY_BAND
     return Screen(text, kb.band_keyboard(routine, rounds, current, mask, bands, note))
 
 

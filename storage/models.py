@@ -61,6 +61,7 @@ class User(Base):
     goal: Mapped[str | None] = mapped_column(String(16))
     band: Mapped[str | None] = mapped_column(String(16))
     plan_band: Mapped[str | None] = mapped_column(String(16))  # the band the plan has reached
+    bands_owned: Mapped[int | None] = mapped_column(SmallInteger)  # bit mask over the bands
     is_active: Mapped[bool] = mapped_column(default=True)
     blocked_at: Mapped[datetime | None]
     onboarding_step: Mapped[str | None] = mapped_column(String(16))

@@ -18,11 +18,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.coaching.catalogue import Catalogue
-from bot.coaching.profile import BANDS
+from bot.coaching.profile import BANDS, owned_bands
 from bot.coaching.progression import (
     Prescription,
     RoutinePrescription,
     default_routine,
+    fit_owned,
     member_band,
     prescription_for,
 )
@@ -49,6 +50,8 @@ async def load_prescription(
     """
     user = await session.get(User, user_id)
     reached = user.plan_band if user is not None and user.plan_band in BANDS else band
+    if user is not None:  # never a band the member no longer has
+        reached = fit_owned(reached, owned_bands(user.bands_owned))
     found = await session.execute(select(ExerciseTarget).where(ExerciseTarget.user_id == user_id))
     targets = {row.exercise_key: row.target for row in found.scalars()}
     kept = await session.execute(select(RoutinePlan).where(RoutinePlan.user_id == user_id))

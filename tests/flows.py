@@ -44,11 +44,24 @@ async def onboard(
     await user.send("/start")
     await user.tap(goal)
     await user.tap("Green")
+    await user.tap("✅ Done")
     await user.tap(schedule)
     await user.tap(zone)
 
 
 SUGGESTED_2 = "✓ 2 rounds (suggested)"
+
+
+async def add_bands(user: FakeUser, *bands: str) -> None:
+    """Tick more bands the member owns in Change settings, keeping everything else."""
+    await user.send("/start")
+    await user.tap("Change settings")
+    await user.tap(next(label for row in user.buttons() for label in row if label[0] == "✓"))
+    for band in bands:
+        await user.tap(band)
+    await user.tap("✅ Done")
+    for _ in range(2):  # the schedule and the time zone, as they are
+        await user.tap(next(label for row in user.buttons() for label in row if label[0] == "✓"))
 
 
 async def start(user: FakeUser, routine: str, rounds: str | None = SUGGESTED_2) -> None:

@@ -24,7 +24,7 @@ from bot.warmup_timers import fire_due_timers
 from storage.db import Database
 from storage.models import LiveMessage, ReminderSlot, User
 from tests.conftest import make_settings
-from tests.flows import checkins, current, finish, onboard, sent_texts, start
+from tests.flows import add_bands, checkins, current, finish, onboard, sent_texts, start
 
 CAT = load_catalogue()
 UPPER_UP = (
@@ -97,6 +97,7 @@ async def test_where_is_multi_select_and_low_back_pain_drops_the_band(
     user: FakeUser, app_db: Database
 ) -> None:
     await onboard(user)
+    await add_bands(user, "Yellow")  # so there is a lighter band to drop to
     await start(user, "upper")
     await finish(user)
     await user.tap("5")
@@ -213,6 +214,7 @@ async def test_pain_of_six_or_more_gets_the_safety_message_and_a_deload(
     user: FakeUser, app_db: Database
 ) -> None:
     await onboard(user)
+    await add_bands(user, "Yellow")  # so there is a lighter band to drop to
     await start(user, "upper")
     await user.tap(t.DONE_LABEL)
     await user.tap(t.STOP_LABEL)
@@ -236,6 +238,7 @@ async def test_a_check_in_left_half_way_still_counts(
     fake: FakeTelegram, user: FakeUser, app_db: Database, clock: ManualClock
 ) -> None:
     await onboard(user)
+    await add_bands(user, "Yellow")  # so there is a lighter band to drop to
     await start(user, "upper")
     await user.tap(t.DONE_LABEL)
     await user.tap(t.STOP_LABEL)

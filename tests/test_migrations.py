@@ -82,7 +82,7 @@ async def test_two_processes_migrating_at_once_both_succeed(database_url: str) -
         await second.dispose()
 
 
-async def test_per_routine_plans_merge_into_shared_targets_keeping_the_safer_value(
+async def test_plans_merge_into_shared_targets_keeping_the_safer_value_and_bands_are_owned(
     database_url: str,
 ) -> None:
     db = Database(database_url)
@@ -96,8 +96,8 @@ async def test_per_routine_plans_merge_into_shared_targets_keeping_the_safer_val
         ]
         async with db.write() as session:
             await session.execute(
-                text("INSERT INTO users (id, chat_id, first_name, timezone, is_active, "
-                     "created_at, updated_at) VALUES (7, 7, 'Ana', 'UTC', true, :t, :t)"),
+                text("INSERT INTO users (id, chat_id, first_name, timezone, band, is_active, "
+                     "created_at, updated_at) VALUES (7, 7, 'Ana', 'UTC', 'blue', true, :t, :t)"),
                 {"t": T},
             )  # fmt: skip
             for routine, exercise, target, band in rows:
@@ -112,13 +112,16 @@ async def test_per_routine_plans_merge_into_shared_targets_keeping_the_safer_val
             targets = dict((await session.execute(text(
                 "SELECT exercise_key, target FROM exercise_targets WHERE user_id = 7"
             ))).all())  # fmt: skip
-            band = await session.scalar(text("SELECT plan_band FROM users WHERE id = 7"))
+            band, owned = (
+                await session.execute(text("SELECT plan_band, bands_owned FROM users WHERE id = 7"))
+            ).one()
             plans = (await session.execute(text(
                 "SELECT routine_key, rest_between_moves, rounds, extra_side FROM routine_plans "
                 "WHERE user_id = 7 ORDER BY routine_key"
             ))).all()  # fmt: skip
         assert targets == {"lateral_walks": 12, "foot_fire": 14, "pull_aparts": 15}
         assert band == "green"  # the lightest band any routine had
+        assert owned == 4  # asked for one band before: they own that one (blue)
         assert [tuple(p) for p in plans] == [
             ("lower", 10, 3, "left"), ("quick", 10, 3, "left"), ("upper", 10, 3, "left")
         ]  # fmt: skip

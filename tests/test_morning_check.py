@@ -16,7 +16,17 @@ from bot.fake_telegram import FakeTelegram, FakeUser
 from bot.reminders import dispatch_due
 from storage.db import Database
 from storage.models import ReminderSlot
-from tests.flows import CAT, check_in, checkins, current, finish, onboard, sent_texts, start
+from tests.flows import (
+    CAT,
+    add_bands,
+    check_in,
+    checkins,
+    current,
+    finish,
+    onboard,
+    sent_texts,
+    start,
+)
 
 QUESTION_START = "🌅 Good morning!"
 
@@ -94,6 +104,7 @@ async def test_the_question_comes_once_next_morning_and_worse_undoes_the_raise(
     quiet_jobs: None,
 ) -> None:
     await onboard(user)  # reminders off: asked at 09:00
+    await add_bands(user, "Yellow")  # so "worse" has a lighter band to go to
     await start(user, "upper")
     await finish(user)
     await check_in(user, 2, "Knees")  # mild pain away from the back: the plan climbs

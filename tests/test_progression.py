@@ -296,6 +296,24 @@ def test_a_band_up_restarts_every_banded_move_at_the_bottom() -> None:
     assert after.routine("glutes_back").targets["glute_bridge"] == 10  # no band: unchanged
 
 
+def test_a_band_the_member_does_not_own_is_never_prescribed() -> None:
+    tops = {e: 15 for e in ("in_fronts_behinds", "pull_aparts", "touchdowns")}
+    rx = start("upper", targets=tops)
+    green_only = frozenset({"green"})
+    up = p.next_prescription(CAT, rx, session(rx, "upper"), PAIN_FREE, owned=green_only)
+    assert up.prescription.routine("upper").band == "green"
+    assert dict(up.prescription.routine("upper").targets) == tops  # the reps stay at the top
+    assert up.reasons[0] == p.NEED_BAND.format(band="blue")
+    black = start("upper", band="black")
+    pair = frozenset({"green", "black"})
+    down = p.next_prescription(CAT, black, session(black, "upper"), p.CheckIn(8), owned=pair)
+    assert down.prescription.routine("upper").band == "green"  # the nearest lighter one owned
+    low = p.CheckIn(4, frozenset({p.LOW_BACK}))
+    gentle = p.next_prescription(CAT, rx, session(rx, "upper"), low, owned=green_only)
+    assert gentle.prescription.routine("upper").band == "green"
+    assert "you have no band lighter than green, so less volume" in "\n".join(gentle.reasons)
+
+
 # ---------------------------------------------------------------- holding and backing off
 
 
@@ -633,6 +651,23 @@ def test_property_low_back_pain_of_three_lowers_tension_before_volume(
         if new.rounds < old.rounds:  # volume went down only once no lighter band was left
             assert p.lighter(old.band) is None, (old, new)
         assert new.rest_between_moves >= min(p.REST_BACK, CAT.routine(routine).rest_between_moves)
+
+
+@settings(max_examples=60, deadline=None)
+@given(HISTORY, st.frozensets(st.sampled_from(BANDS), min_size=1))
+def test_property_only_owned_bands_are_prescribed(
+    history: tuple[str, str, list[tuple]], owned: frozenset[str]
+) -> None:
+    routine, band, steps = history
+    rx = p.prescription_for(CAT, p.fit_owned(band, owned))
+    for checkin, finished, stopped, deltas in steps:
+        result = session(
+            rx, routine, finished=finished, stopped=stopped and not finished,
+            actual=lambda e, t, i, d=deltas: max(0, t + d[i % len(d)]),
+        )  # fmt: skip
+        rx = p.next_prescription(CAT, rx, result, checkin, owned=owned).prescription
+        for key, each in rx.routines.items():
+            assert each.band is None or each.band in owned or each.band == CAT.band_cap(key), key
 
 
 @settings(max_examples=40, deadline=None)

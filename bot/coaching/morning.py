@@ -115,7 +115,11 @@ def answerable(due_at: datetime, now: datetime) -> bool:
 
 
 def undo_and_deload(
-    catalogue: Catalogue, current: Prescription, before: Prescription, routine: str
+    catalogue: Catalogue,
+    current: Prescription,
+    before: Prescription,
+    routine: str,
+    owned: frozenset[str] = frozenset(BANDS),
 ) -> tuple[Prescription, list[str]]:
     """Undo what a session raised in its routine, then deload one step.
 
@@ -142,7 +146,7 @@ def undo_and_deload(
         now_rx, targets=targets, band=band, rest_between_moves=rest,
         rounds=min(now_rx.rounds, was.rounds),
     )  # fmt: skip
-    lighter, more = deload(catalogue, undone)
+    lighter, more = deload(catalogue, undone, owned)
     routines = dict(current.routines)
     routines[routine] = lighter
     return share(catalogue, current, Prescription(routines), routine), lines + more

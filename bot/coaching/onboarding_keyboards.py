@@ -49,6 +49,8 @@ class MenuTap:
 
 
 KEEP_SCHEDULE = "keep"  # the schedule value that keeps a typed time when settings change
+TOGGLE_BANDS, DONE_BANDS = "m", "d"  # band step values: m<mask> ticks or unticks, d<mask> saves
+BANDS_DONE = "✅ Done"
 
 
 def _choice(step: str, value: str, label: str, current: str | None) -> Button:
@@ -64,17 +66,18 @@ def onboarding_keyboard(
     default_timezone: str = "UTC",
     zones: Sequence[str] = (),
     keep: str | None = None,
+    owned: int = 0,
 ) -> Keyboard:
     """Return the buttons for an onboarding step, marking the user's current choice.
 
-    `keep` offers to keep a schedule no preset matches (a typed time), ticked first.
+    `keep` offers to keep a schedule no preset matches (a typed time), ticked first; `owned`
+    is the bit mask of the bands ticked so far at the band step.
     """
     if step == "goal":
         buttons = [_choice(step, k, label, current) for k, label in GOALS.items()]
         return rows_of(buttons, 1)
     if step == "band":
-        buttons = [_choice(step, b, BAND_LABELS[b], current) for b in (*BANDS, NO_BAND)]
-        return rows_of(buttons, 2)
+        return bands_keyboard(owned)
     if step == "schedule":
         buttons = [
             _choice(step, p.key, p.label + (" (recommended)" if i == 0 else ""), current)
@@ -88,6 +91,22 @@ def onboarding_keyboard(
         buttons = [_choice(step, z, z, current) for z in ordered]
         return rows_of(buttons, 2)
     raise ValueError(f"unknown onboarding step {step!r}")
+
+
+def bands_keyboard(owned: int) -> Keyboard:
+    """Return the bands to tick (several can be), Done once one is ticked, and 'no band yet'."""
+    toggles = [
+        Button(
+            f"✓ {BAND_LABELS[band]}" if owned >> i & 1 else BAND_LABELS[band],
+            OnboardingTap("band", f"{TOGGLE_BANDS}{owned ^ (1 << i)}").encode(),
+        )
+        for i, band in enumerate(BANDS)
+    ]
+    rows = [toggles[:2], toggles[2:]]
+    if owned:
+        rows.append([Button(BANDS_DONE, OnboardingTap("band", f"{DONE_BANDS}{owned}").encode())])
+    rows.append([_choice("band", NO_BAND, BAND_LABELS[NO_BAND], None)])
+    return keyboard(rows)
 
 
 def settings_menu() -> Keyboard:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import time
 from functools import cache
@@ -16,6 +17,21 @@ GOALS: dict[str, str] = {
 # Lightest to heaviest (seed 001: reps before tension; seed 003: start on yellow or green).
 BANDS: tuple[str, ...] = ("yellow", "green", "blue", "black")
 NO_BAND = "none"
+ALL_OWNED = (1 << len(BANDS)) - 1
+
+
+def owned_mask(bands: Iterable[str]) -> int:
+    """Return the bit mask of the bands a member owns."""
+    return sum(1 << BANDS.index(b) for b in set(bands) if b in BANDS)
+
+
+def owned_bands(mask: int | None) -> frozenset[str]:
+    """Return the bands in a mask; None (never asked) means every band."""
+    if mask is None:
+        return frozenset(BANDS)
+    return frozenset(b for i, b in enumerate(BANDS) if mask >> i & 1)
+
+
 BAND_LABELS: dict[str, str] = {
     "yellow": "🟡 Yellow",
     "green": "🟢 Green",

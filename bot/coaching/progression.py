@@ -39,6 +39,15 @@ LOW_BACK = "low_back"
 AREAS: tuple[str, ...] = (LOW_BACK, "hips", "knees", "shoulders", "other")
 SAME = "same"
 
+NEED_BAND = (
+    "Every banded move is at the top of its range, so next comes the {band} band, which you "
+    "don't have yet: get one and tick it (/start → Change settings). Until then the reps stay "
+    "at the top"
+)
+GET_LIGHTER = (
+    "A {band} band would make these lighter still: if you get one, tick it "
+    "(/start → Change settings)"
+)
 _UNIT_WORDS = {"reps": "reps", "steps": "steps", "seconds": "seconds", "hold": "reps"}
 
 
@@ -323,6 +332,19 @@ def capped(band: str | None, cap: str | None) -> str | None:
     return cap if cap is not None and _band_index(band) > _band_index(cap) else band
 
 
+def lighter_owned(band: str | None, owned: frozenset[str]) -> str | None:
+    """Return the nearest lighter band the member owns, or None."""
+    index = _band_index(band)
+    return next((b for b in reversed(BANDS[: max(index, 0)]) if b in owned), None)
+
+
+def fit_owned(band: str | None, owned: frozenset[str]) -> str | None:
+    """Return `band` if owned, else the nearest lighter owned band, else the lightest owned."""
+    if band not in BANDS or band in owned or not owned:
+        return band
+    return lighter_owned(band, owned) or min(owned, key=_band_index)
+
+
 def lighter(band: str | None) -> str | None:
     """Return the next lighter band, or None on the lightest band or without one."""
     index = _band_index(band)
@@ -350,7 +372,11 @@ def planned(result: SessionResult, exercise: str) -> bool:
 
 
 def advance_reps(
-    catalogue: Catalogue, rx: RoutinePrescription, result: SessionResult, why_up: str = "pain-free"
+    catalogue: Catalogue,
+    rx: RoutinePrescription,
+    result: SessionResult,
+    why_up: str = "pain-free",
+    owned: frozenset[str] = frozenset(BANDS),
 ) -> tuple[RoutinePrescription, list[str]]:
     """Move each earned exercise up one rung, or band up when every banded one topped out.
 
@@ -370,7 +396,7 @@ def advance_reps(
     banded = [e for e in exercises if e.band]
     heavier_band = heavier(rx.band)
     light_only = catalogue.band_cap(rx.routine) is not None  # seed 003: never raised by itself
-    band_up = (
+    ready = (
         not light_only
         and any(planned(result, e.key) for e in banded)
         and heavier_band is not None
@@ -379,6 +405,7 @@ def advance_reps(
             for e in banded
         )
     )
+    band_up = ready and heavier_band in owned  # never a band the member does not have
     on_black = rx.band == BANDS[-1]
     targets = dict(rx.targets)
     reasons: list[str] = []
@@ -415,6 +442,8 @@ def advance_reps(
             if exercise.band and on_black:
                 why += "; black is the heaviest band, so the reps keep climbing to the top"
             reasons.append(change_line(exercise, before, after, why))
+    if ready and not band_up:
+        reasons.insert(0, NEED_BAND.format(band=heavier_band))
     band = heavier_band if band_up else rx.band
     return replace(rx, targets=targets, band=band), reasons
 
@@ -438,7 +467,7 @@ def shrink_rest(
 
 
 def back_off_low_back(
-    catalogue: Catalogue, rx: RoutinePrescription
+    catalogue: Catalogue, rx: RoutinePrescription, owned: frozenset[str] = frozenset(BANDS)
 ) -> tuple[RoutinePrescription, list[str]]:
     """Drop the band one colour; on the lightest band cut a round, then go to the range bottom.
 
@@ -446,11 +475,14 @@ def back_off_low_back(
     tension, and after a certain point the volume too.
     """
     why = "low-back discomfort means too much tension"
-    down = lighter(rx.band)
+    down = lighter_owned(rx.band, owned)
     if down is not None:
         return replace(rx, band=down), [f"Band {rx.band} → {down}: {why}"]
     routine = catalogue.routine(rx.routine)
+    missing = lighter(rx.band)  # a lighter colour the member does not have
     why = "low-back discomfort, and the band is already the lightest, so less volume"
+    if missing is not None:
+        why = f"low-back discomfort, and you have no band lighter than {rx.band}, so less volume"
     if rx.rounds > routine.rounds_allowed[0]:
         return replace(rx, rounds=rx.rounds - 1), [f"Rounds: {rx.rounds} → {rx.rounds - 1}: {why}"]
     bottom, reasons = to_bottom(catalogue, rx, why)
@@ -459,6 +491,8 @@ def back_off_low_back(
             "Everything is already at its lightest: keep it gentle, and if the low back keeps "
             "complaining, check in with a professional"
         ]
+        if missing is not None:
+            reasons.append(GET_LIGHTER.format(band=missing))
     return bottom, reasons
 
 
@@ -494,13 +528,15 @@ def to_bottom(
     return replace(rx, targets=targets), reasons
 
 
-def deload(catalogue: Catalogue, rx: RoutinePrescription) -> tuple[RoutinePrescription, list[str]]:
+def deload(
+    catalogue: Catalogue, rx: RoutinePrescription, owned: frozenset[str] = frozenset(BANDS)
+) -> tuple[RoutinePrescription, list[str]]:
     """Make the next session a deload: one band lighter, or the bottom of every range.
 
     Severe pain (7 or more, or Stop with pain): no progression, and the next session is lighter.
     The seeds' rule "only progress when pain-free" (004) and "reduce the tension" (001).
     """
-    down = lighter(rx.band)
+    down = lighter_owned(rx.band, owned)
     if down is not None:
         return replace(rx, band=down), [f"Next session is a deload: band {rx.band} → {down}"]
     bottom, reasons = to_bottom(catalogue, rx, "deload after the pain")
@@ -563,6 +599,7 @@ def next_prescription(
     result: SessionResult,
     checkin: CheckIn,
     side_history: Sequence[str | None] = (),
+    owned: frozenset[str] = frozenset(BANDS),
 ) -> Progression:
     """Return the prescription after a session and its check-in, with a reason for each change.
 
@@ -584,9 +621,9 @@ def next_prescription(
     severe = checkin.pain >= SEVERE_PAIN or (result.stopped and checkin.pain > MILD_PAIN_MAX)
     back_off = checkin.low_back and checkin.pain >= LOW_BACK_BACK_OFF
     if severe:
-        rx, more = deload(catalogue, rx)
+        rx, more = deload(catalogue, rx, owned)
     elif back_off:
-        rx, more = back_off_low_back(catalogue, rx)
+        rx, more = back_off_low_back(catalogue, rx, owned)
     elif checkin.low_back:
         more = [
             f"Everything stays as it is: any discomfort in the low back (pain {checkin.pain}/10) "
@@ -597,7 +634,7 @@ def next_prescription(
             f"Everything stays as it is: we hold while there is discomfort (pain {checkin.pain}/10)"
         ]
     else:
-        rx, more = advance_reps(catalogue, rx, result, checkin.why_up())
+        rx, more = advance_reps(catalogue, rx, result, checkin.why_up(), owned)
         rx, rest = shrink_rest(rx, result, checkin.why_up())
         more += rest
     if back_off:
