@@ -44,7 +44,7 @@ async def onboard(
     await user.send("/start")
     await user.tap(goal)
     await user.tap("Green")
-    await user.tap("✅ Done")
+    await user.tap("✅ Save my bands")
     await user.tap(schedule)
     await user.tap(zone)
 
@@ -59,7 +59,7 @@ async def add_bands(user: FakeUser, *bands: str) -> None:
     await user.tap(next(label for row in user.buttons() for label in row if label[0] == "✓"))
     for band in bands:
         await user.tap(band)
-    await user.tap("✅ Done")
+    await user.tap("✅ Save my bands")
     for _ in range(2):  # the schedule and the time zone, as they are
         await user.tap(next(label for row in user.buttons() for label in row if label[0] == "✓"))
 

@@ -98,7 +98,7 @@ def test_onboarding_and_a_fast_warmup_are_logged_and_kept(tmp_path: Path, chat_d
     say(child, "/start", "Hi Robin! I'm Band Coach", "[2] Ease low-back discomfort")
     say(child, "2", "Step 2 of 4")
     say(child, "green", "✓ 🟢 Green")
-    say(child, "done", "Step 3 of 4")
+    say(child, "save", "Step 3 of 4")
     say(child, "No reminders for now", "Step 4 of 4")
     say(child, "1", "All set")
     # A guided warm-up: a timed step (two 8 s holds) runs by itself, a rep step is tapped.

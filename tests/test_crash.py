@@ -267,7 +267,7 @@ class Member:
     async def onboard(self) -> None:
         """Finish onboarding with the bot up, waiting for each reply."""
         assert await self.send("/start", REPLY_LIMIT)
-        for label in (GOAL, "Green", "✅ Done", "No reminders for now", "UTC"):
+        for label in (GOAL, "Green", "✅ Save my bands", "No reminders for now", "UTC"):
             message = self.fake.last_keyboard_message(self.user.chat_id)
             assert await self.tap(label, message, REPLY_LIMIT), self.fake.describe(
                 self.user.chat_id

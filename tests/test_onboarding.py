@@ -35,7 +35,7 @@ async def onboard(user: FakeUser) -> None:
     await user.send("/start")
     await user.tap("Warm up before lifting")
     await user.tap("Green")
-    await user.tap("✅ Done")
+    await user.tap("✅ Save my bands")
     await user.tap("Mon · Wed · Fri at 07:00 (recommended)")
     await user.tap("Europe/Berlin")
 
@@ -76,7 +76,7 @@ async def test_each_step_edits_the_same_message(user: FakeUser) -> None:
 
 async def test_every_tap_is_answered(fake: FakeTelegram, user: FakeUser) -> None:
     await onboard(user)
-    assert len(fake.calls_to("answerCallbackQuery")) == 5  # goal, a band, Done, schedule, zone
+    assert len(fake.calls_to("answerCallbackQuery")) == 5  # goal, a band, Save, schedule, zone
 
 
 async def test_typed_timezone_is_accepted(user: FakeUser, app_db: Database) -> None:
@@ -97,7 +97,7 @@ async def test_unknown_timezone_is_explained_and_asked_again(
     await user.send("/start")
     await user.tap("Warm up before lifting")
     await user.tap("Blue")
-    await user.tap("✅ Done")
+    await user.tap("✅ Save my bands")
     await user.tap("Tue · Thu · Sat at 18:00")
     await user.send("Mars/Olympus_Mons")
     msg = user.last_message()
@@ -116,7 +116,7 @@ async def test_typed_time_sets_a_mon_wed_fri_schedule(user: FakeUser, app_db: Da
     await user.send("/start")
     await user.tap("Warm up before lifting")
     await user.tap("Yellow")
-    await user.tap("✅ Done")
+    await user.tap("✅ Save my bands")
     await user.send("25:00")
     assert "“25:00” isn't a time I understand" in user.last_message().text
     await user.send("6:45pm")
@@ -161,7 +161,7 @@ async def test_change_settings_ticks_current_choices(user: FakeUser, app_db: Dat
     assert "✓ 🟢 Green" in labels(user)
     await user.tap("✓ 🟢 Green")  # untick green, tick black: only black is owned now
     await user.tap("Black")
-    await user.tap("✅ Done")
+    await user.tap("✅ Save my bands")
     assert "✓ Mon · Wed · Fri at 07:00 (recommended)" in labels(user)
     await user.tap("Mon · Wed · Fri at 18:00")
     assert "✓ Europe/Berlin" in labels(user)
@@ -177,7 +177,7 @@ async def test_change_settings_names_each_current_value_and_keeps_a_typed_time(
     await user.send("/start")
     await user.tap("Warm up before lifting")
     await user.tap("Green")
-    await user.tap("✅ Done")
+    await user.tap("✅ Save my bands")
     await user.send("06:30")  # a time no preset has
     await user.send("Asia/Kolkata")  # a zone the buttons do not offer
     await user.send("/start")
@@ -185,7 +185,7 @@ async def test_change_settings_names_each_current_value_and_keeps_a_typed_time(
     assert "Now: Warm up before lifting." in user.last_message().text
     await user.tap("✓ Warm up before lifting")
     assert "Now: 🟢 Green." in user.last_message().text
-    await user.tap("✅ Done")
+    await user.tap("✅ Save my bands")
     assert "Now: Mon, Wed, Fri at 06:30." in user.last_message().text
     assert labels(user)[0] == "✓ Keep: Mon, Wed, Fri at 06:30"
     await user.tap("✓ Keep: Mon, Wed, Fri at 06:30")

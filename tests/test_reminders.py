@@ -47,7 +47,7 @@ async def onboard(user: FakeUser, zone: str, schedule: str = "Mon · Wed · Fri 
     await user.send("/start")
     await user.tap("Warm up before lifting")
     await user.tap("Green")
-    await user.tap("✅ Done")
+    await user.tap("✅ Save my bands")
     await user.tap(schedule)
     await user.tap(zone)
 

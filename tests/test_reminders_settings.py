@@ -18,7 +18,7 @@ async def onboard(user: FakeUser) -> None:
     await user.send("/start")
     await user.tap("Warm up before lifting")
     await user.tap("Green")
-    await user.tap("✅ Done")
+    await user.tap("✅ Save my bands")
     await user.tap("Mon · Wed · Fri at 07:00 (recommended)")
     await user.tap("Europe/Berlin")
 

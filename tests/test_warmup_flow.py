@@ -556,7 +556,7 @@ async def test_hip_flexion_offers_only_light_bands_and_says_where_the_band_goes(
     await user.send("/start")
     await user.tap("Ease low-back discomfort")
     await user.tap("Blue")
-    await user.tap("✅ Done")
+    await user.tap("✅ Save my bands")
     await user.tap("No reminders for now")
     await user.tap("UTC")
     await user.send("/warmup")

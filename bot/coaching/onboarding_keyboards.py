@@ -50,7 +50,7 @@ class MenuTap:
 
 KEEP_SCHEDULE = "keep"  # the schedule value that keeps a typed time when settings change
 TOGGLE_BANDS, DONE_BANDS = "m", "d"  # band step values: m<mask> ticks or unticks, d<mask> saves
-BANDS_DONE = "✅ Done"
+BANDS_DONE = "✅ Save my bands"
 
 
 def _choice(step: str, value: str, label: str, current: str | None) -> Button:

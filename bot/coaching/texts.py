@@ -32,7 +32,7 @@ SAFETY = (
 QUESTIONS: dict[str, str] = {
     "goal": "What's your main goal?",
     "band": (
-        "Which mini-bands do you have? Tick every colour you own, then tap Done. From lightest "
+        "Which mini-bands do you have? Tick every colour you own, then tap Save. From lightest "
         "to heaviest: yellow, green, blue, black. You start on the lightest you tick; new to "
         "bands? Yellow or green is a good start."
     ),
@@ -63,7 +63,7 @@ UNKNOWN_ZONE = (
 )
 BAD_TIME = "“{text}” isn't a time I understand. Type it like 06:30 or 7:30pm, or tap a schedule."
 NOW = "Now: {value}. Tap it to keep it, or pick another."
-NOW_BANDS = "Now: {value}. Tap Done to keep them, or tick and untick colours first."
+NOW_BANDS = "Now: {value}. Tap Save to keep them, or tick and untick colours first."
 STALE_BUTTON = "That button is out of date. Here's where we are now."
 ALREADY_DONE = "Already saved ✓"
 UNKNOWN_BUTTON = "That button no longer works. Send /help to see what I can do."
