@@ -9,6 +9,7 @@ from bot.coaching.screen import Reply
 from bot.context import BotData
 from storage import reminders as reminder_store
 from storage import repositories as repo
+from storage import sessions as session_store
 from storage.blocking import block_chat
 from storage.models import User
 
@@ -22,6 +23,18 @@ async def onboarded(deps: BotData, user_id: int) -> User | None:
     async with deps.db.read() as session:
         user = await repo.get_user(session, user_id)
     return user if user is not None and user.onboarding_step is None else None
+
+
+async def returning(deps: BotData, user_id: int) -> str:
+    """Say where a member stands when they come back: new, setup, training or member."""
+    async with deps.db.read() as session:
+        user = await repo.get_user(session, user_id)
+        if user is None:
+            return "new"
+        if user.onboarding_step is not None:
+            return "setup"
+        active = await session_store.active_session(session, user_id)
+    return "training" if active is not None else "member"
 
 
 def need_start(tapped: bool) -> Reply:

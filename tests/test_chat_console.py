@@ -33,7 +33,9 @@ PROMPT = "you › "
 # ---------------------------------------------------------------- in a pseudo-terminal
 
 
-def spawn_chat(tmp_path: Path, database: Path, *args: str) -> pexpect.spawn:
+def spawn_chat(
+    tmp_path: Path, database: Path, *args: str, greeting: str = texts.NEW_HERE
+) -> pexpect.spawn:
     """Start `python -m bot chat` in a pseudo-terminal, in tmp_path, on a SQLite file."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_"))}
     env.update(DATABASE_URL=f"sqlite:///{database}", TERM="xterm", LOG_LEVEL="DEBUG")
@@ -48,7 +50,7 @@ def spawn_chat(tmp_path: Path, database: Path, *args: str) -> pexpect.spawn:
         timeout=HANG_GUARD,
     )
     child.logfile_read = io.StringIO()
-    child.expect_exact(texts.NEW_HERE)
+    child.expect_exact(greeting)
     child.expect_exact(PROMPT)
     return child
 
@@ -122,7 +124,10 @@ def test_onboarding_and_a_fast_warmup_are_logged_and_kept(tmp_path: Path, chat_d
     assert DEFAULT_TOKEN not in log and DEFAULT_TOKEN.split(":", 1)[1] not in log
 
     # Running chat again continues the same user's history; Ctrl-D leaves.
-    again = spawn_chat(tmp_path, chat_db, "--fast", "--name", "Robin", "--user-id", "4242")
+    back = texts.WELCOME_BACK["training"].format(name="Robin")  # greeted as a returning member
+    again = spawn_chat(
+        tmp_path, chat_db, "--fast", "--name", "Robin", "--user-id", "4242", greeting=back
+    )
     say(again, "/warmup", "You have a warm-up in progress", "Resume")
     again.sendcontrol("d")
     finish(again)

@@ -34,6 +34,7 @@ from bot.console.terminal import InputSource, LineEditor, PipeReader
 from bot.console.timeline import console_clock, load_instant, save_instant
 from bot.fake_telegram import DEFAULT_TOKEN, FakeMessage, FakeTelegram, fake_request
 from bot.logs import configure_logging, redact
+from bot.membership import returning
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +129,8 @@ class ChatConsole:
 
     async def _converse(self) -> None:
         """Show the banner, then handle typed lines; the chat redraws as the fake changes."""
-        self.screen.show([note_line(line) for line in self._banner()])
+        where = await returning(self.app.bot_data, self.user.user_id)
+        self.screen.show([note_line(line) for line in self._banner(where)])
         source = self._input_source()
         source.start()
         try:
@@ -143,15 +145,15 @@ class ChatConsole:
         self.fake.on_change = None
         self.screen.show([note_line(texts.BYE)])
 
-    def _banner(self) -> list[str]:
-        """Return the opening lines: who you are, where data lives, how to type."""
+    def _banner(self, where: str) -> list[str]:
+        """Return the opening lines: who you are, where data lives, how to type, what next."""
         url = make_url(self.settings.async_database_url()).render_as_string(hide_password=True)
         first, usage = texts.BANNER
         lines = [first.format(name=self.options.name, user_id=self.user.user_id, database=url)]
         lines.append(usage)
         if self.options.fast:
             lines.append(texts.FAST)
-        return [*lines, texts.NEW_HERE]
+        return [*lines, texts.WELCOME_BACK[where].format(name=self.options.name)]
 
     def _input_source(self) -> InputSource:
         """Return a line editor on a terminal, or a line reader for piped input."""

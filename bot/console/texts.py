@@ -15,6 +15,12 @@ BANNER = (
 )
 FAST = "⏩ --fast: timers and rests run 10x faster."
 NEW_HERE = "New here? Type /start."
+WELCOME_BACK = {
+    "new": NEW_HERE,
+    "setup": "Welcome back, {name}! Type /start to finish setting up.",
+    "training": "Welcome back, {name}! Your warm-up is still going: type /warmup, then resume.",
+    "member": "Welcome back, {name}! Type /warmup to train, or /plan to see your plan.",
+}
 BYE = "Bye! Everything is saved; run `bandcoach chat` again to carry on."
 INTERRUPTED = "Interrupted. Everything logged so far is saved."
 
