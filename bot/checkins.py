@@ -24,6 +24,7 @@ from bot.coaching.progression import (
     SIDE_WINDOW,
     CheckIn,
     Progression,
+    changed_routines,
     next_prescription,
     prescription_from_json,
 )
@@ -166,11 +167,7 @@ async def save_answer(
             catalogue, base, result, answer, [*history, answer.weaker_side],
             owned_bands(user.bands_owned),
         )  # fmt: skip
-        changed = [
-            key
-            for key in catalogue.routines
-            if progression.prescription.routine(key) != current.routine(key)
-        ]
+        changed = changed_routines(current, progression.prescription)
         await store.save_routines(
             session, user_id, catalogue, progression.prescription, changed, now
         )

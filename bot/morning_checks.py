@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.coaching import morning as m
 from bot.coaching.morning import MorningTap
 from bot.coaching.profile import owned_bands
-from bot.coaching.progression import prescription_from_json
+from bot.coaching.progression import changed_routines, prescription_from_json
 from bot.coaching.screen import Chat, Reply, Screen
 from bot.context import BotData
 from bot.delivery import Lane
@@ -17,7 +17,7 @@ from storage import live_messages as live
 from storage import progress as store
 from storage import reminders as reminder_store
 from storage import sessions as session_store
-from storage.models import User, WorkoutSession
+from storage.models import PainCheckin, User, WorkoutSession
 
 SAVED = "Saved ✓"
 
@@ -31,13 +31,14 @@ async def on_tap(deps: BotData, chat: Chat, data: str) -> Reply:
     async with deps.db.write() as session:
         user = await store.lock_user(session, chat.user_id)
         row = await session_store.get_session(session, tap.session_id)
-        refusal = await _refusal(session, user, row, now)
+        checkin = await store.get_checkin(session, row.id) if row is not None else None
+        refusal = await _refusal(session, user, row, checkin, now)
         if refusal is not None:
             return Reply(answer=refusal)
-        assert user is not None and row is not None
+        assert user is not None and row is not None and checkin is not None
         if not await store.save_morning(session, user.id, row.id, tap.answer, now):
             return Reply(answer=m.ALREADY)
-        text = m.THANKS.get(tap.answer) or await _undo(session, deps, user, row, now)
+        text = m.THANKS.get(tap.answer) or await _undo(session, deps, user, row, checkin, now)
         shown = await live.put(
             session, user_id=user.id, chat_id=chat.chat_id, key=f"mo{row.id}",
             screen=Screen(text).to_json(), lane=Lane.REPLY, now=now, message_id=chat.message_id,
@@ -47,7 +48,11 @@ async def on_tap(deps: BotData, chat: Chat, data: str) -> Reply:
 
 
 async def _refusal(
-    session: AsyncSession, user: User | None, row: WorkoutSession | None, now: datetime
+    session: AsyncSession,
+    user: User | None,
+    row: WorkoutSession | None,
+    checkin: PainCheckin | None,
+    now: datetime,
 ) -> str | None:
     """Return why a tap cannot be saved (unknown, someone else's, too late), or None."""
     if user is None or row is None:
@@ -55,22 +60,26 @@ async def _refusal(
     if row.user_id != user.id:
         return m.NOT_YOURS
     due = await reminder_store.morning_due_at(session, row.id)
-    if due is None or await store.get_checkin(session, row.id) is None:
+    if due is None or checkin is None:
         return m.BAD_BUTTON
     return None if m.answerable(due, now) else m.TOO_LATE
 
 
 async def _undo(
-    session: AsyncSession, deps: BotData, user: User, row: WorkoutSession, now: datetime
+    session: AsyncSession,
+    deps: BotData,
+    user: User,
+    row: WorkoutSession,
+    checkin: PainCheckin,
+    now: datetime,
 ) -> str:
     """Undo what the session's check-in raised, deload one step, and say what changed."""
     catalogue = deps.catalogue
     current = await store.load_prescription(session, user.id, catalogue, user.band)
-    checkin = await store.get_checkin(session, row.id)
-    base = checkin.base_prescription if checkin is not None else None
+    base = checkin.base_prescription
     before = prescription_from_json(catalogue, base) if base is not None else current
     owned = owned_bands(user.bands_owned)
     lighter, lines = m.undo_and_deload(catalogue, current, before, row.routine_key, owned)
-    changed = [key for key in catalogue.routines if lighter.routine(key) != current.routine(key)]
+    changed = changed_routines(current, lighter)
     await store.save_routines(session, user.id, catalogue, lighter, changed, now)
     return m.worse_text(lines)

@@ -700,6 +700,11 @@ def share(
     return Prescription(routines)
 
 
+def changed_routines(before: Prescription, after: Prescription) -> list[str]:
+    """Return the routines whose prescription differs, to be stored."""
+    return [key for key, rx in after.routines.items() if before.routines.get(key) != rx]
+
+
 def went_up(before: RoutinePrescription, after: RoutinePrescription) -> bool:
     """Return True when anything of a routine got harder: a target, the band or shorter rest."""
     return (

@@ -85,13 +85,3 @@ class Reply:
     def text(cls, text: str, *buttons: Sequence[Button]) -> Reply:
         """Return a reply that sends one new message."""
         return cls(send=(Screen(text, keyboard(buttons)),))
-
-    def plus(self, other: Reply) -> Reply:
-        """Return this reply followed by another."""
-        return Reply(
-            answer=other.answer if other.answer is not None else self.answer,
-            alert=self.alert or other.alert,
-            edit=other.edit if other.edit is not None else self.edit,
-            send=self.send + other.send,
-            live=self.live + other.live,
-        )

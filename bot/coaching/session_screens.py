@@ -11,7 +11,7 @@ from bot.coaching import session_keyboards as kb
 from bot.coaching import session_texts as t
 from bot.coaching.catalogue import Catalogue
 from bot.coaching.checkin_keyboards import first_question
-from bot.coaching.screen import Screen
+from bot.coaching.screen import Screen, keyboard
 from bot.coaching.session import (
     FEWER,
     REST,
@@ -88,4 +88,4 @@ def summary_screen(
     summary = summarise(plan, sets, started_at, now, finished=finished)
     screen = first_question(state.session_id, t.summary_text(summary))
     undo = kb.undo_row(state.session_id, state.position, True)  # a Stop or the last set
-    return Screen(screen.text, (*screen.keyboard, *(tuple(r) for r in undo)))
+    return Screen(screen.text, keyboard([*screen.keyboard, *undo]))
