@@ -69,6 +69,7 @@ async def plan_session(
         rounds,
         band,
         targets=routine.targets,
+        holds=routine.holds,
         rest_between_moves=routine.rest_between_moves,
         extra_side=routine.extra_side,
         exercises=exercises,

@@ -62,6 +62,8 @@ class User(Base):
     band: Mapped[str | None] = mapped_column(String(16))
     plan_band: Mapped[str | None] = mapped_column(String(16))  # the band the plan has reached
     bands_owned: Mapped[int | None] = mapped_column(SmallInteger)  # bit mask over the bands
+    squats_ok: Mapped[bool | None]  # bodyweight squats pain-free (seed 004); None: never asked
+    squats_asked_at: Mapped[datetime | None]
     is_active: Mapped[bool] = mapped_column(default=True)
     blocked_at: Mapped[datetime | None]
     onboarding_step: Mapped[str | None] = mapped_column(String(16))
@@ -194,6 +196,7 @@ class ExerciseTarget(Base):
     user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
     exercise_key: Mapped[str] = mapped_column(String(64))
     target: Mapped[int] = mapped_column(SmallInteger)
+    hold: Mapped[int | None] = mapped_column(SmallInteger)  # seconds, for a growing hold only
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     __table_args__ = (

@@ -53,7 +53,9 @@ async def load_prescription(
     if user is not None:  # never a band the member no longer has
         reached = fit_owned(reached, owned_bands(user.bands_owned))
     found = await session.execute(select(ExerciseTarget).where(ExerciseTarget.user_id == user_id))
-    targets = {row.exercise_key: row.target for row in found.scalars()}
+    rows = list(found.scalars())
+    targets = {row.exercise_key: row.target for row in rows}
+    holds = {row.exercise_key: row.hold for row in rows if row.hold is not None}
     kept = await session.execute(select(RoutinePlan).where(RoutinePlan.user_id == user_id))
     plans = {row.routine_key: row for row in kept.scalars()}
     stored = []
@@ -68,6 +70,7 @@ async def load_prescription(
                 rounds=plan.rounds if plan else default.rounds,
                 targets={e: targets.get(e, value) for e, value in default.targets.items()},
                 extra_side=plan.extra_side if plan else None,
+                holds={e: holds.get(e, value) for e, value in default.holds.items()},
             )
         )
     return prescription_for(catalogue, reached, stored)
@@ -81,12 +84,14 @@ async def save_routines(
     routines: Iterable[str],
     now: datetime,
 ) -> None:
-    """Store the given routines: their rests and rounds, their exercises' targets, the band."""
+    """Store the given routines: rests and rounds, their exercises' targets and holds, the band."""
     keys = sorted(set(routines))
     targets: dict[str, int] = {}
+    holds: dict[str, int] = {}
     for key in keys:
         rx = prescription.routine(key)
         targets.update(rx.targets)
+        holds.update(rx.holds)
         values = {"rest_between_moves": rx.rest_between_moves, "rounds": rx.rounds,
                   "extra_side": rx.extra_side, "updated_at": now}  # fmt: skip
         await session.execute(
@@ -95,13 +100,11 @@ async def save_routines(
             .on_conflict_do_update(index_elements=["user_id", "routine_key"], set_=values)
         )
     for exercise, target in sorted(targets.items()):
+        values = {"target": target, "hold": holds.get(exercise), "updated_at": now}
         await session.execute(
             upsert_insert(session, ExerciseTarget)
-            .values(user_id=user_id, exercise_key=exercise, target=target, updated_at=now)
-            .on_conflict_do_update(
-                index_elements=["user_id", "exercise_key"],
-                set_={"target": target, "updated_at": now},
-            )
+            .values(user_id=user_id, exercise_key=exercise, **values)
+            .on_conflict_do_update(index_elements=["user_id", "exercise_key"], set_=values)
         )
     band = member_band(catalogue, Prescription({k: prescription.routine(k) for k in keys}))
     if band is not None:  # only routines without a band cap say which band the plan reached

@@ -111,6 +111,7 @@ def test_glutes_for_back_relief_matches_seed_004() -> None:
     assert routine.note is not None and "McGill Big 3" in routine.note
     raises = SHIPPED.exercise("belly_leg_raises")
     assert (raises.unit, raises.hold_seconds, raises.range) == ("hold", 3, (6, 10))
+    assert raises.hold_range == (3, 6)  # seed 004: 6-10 raises, each held 3-6 s
     assert SHIPPED.exercise("glute_bridge").range == (10, 15)
     assert SHIPPED.exercise("side_steps").range == (10, 12)
     assert SHIPPED.exercise("band_squats").range == (8, 10)
@@ -212,6 +213,9 @@ def mutate(path: list[str | int], value: Any) -> dict[str, Any]:
         (["exercises", "foot_fire", "colour"], "red", "field 'colour' is not a known field"),
         (["exercises", "foot_fire", "hold_seconds"], 5, "field 'hold_seconds' is only allowed"),
         (["exercises", "glute_squeeze", "hold_seconds"], ..., "'glute_squeeze': field 'hold_sec"),
+        (["exercises", "foot_fire", "hold_range"], [3, 6], "field 'hold_range' is only allowed"),
+        (["exercises", "belly_leg_raises", "hold_range"], [4, 6], "first hold of hold_range"),
+        (["exercises", "belly_leg_raises", "hold_range"], [6, 3], "field 'hold_range' must have"),
         (["routines", "lower", "rounds"], 6, "routine 'lower': field 'rounds' must be inside"),
         (["routines", "lower", "rounds_allowed"], [0, 3], "routine 'lower': field 'rounds_allow"),
         (["routines", "lower", "goals"], ["fun"], "routine 'lower': field 'goals'"),

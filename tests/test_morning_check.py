@@ -90,6 +90,15 @@ def test_worse_undoes_the_raise_then_deloads_one_step() -> None:
     assert (lower.band, lower.targets) == ("yellow", before.routine("lower").targets)
 
 
+def test_worse_undoes_a_grown_hold() -> None:
+    before = p.prescription_for(CAT, "yellow")
+    glutes = before.routine("glutes_back")
+    raised = {**before.routines, "glutes_back": p.replace(glutes, holds={"belly_leg_raises": 4})}
+    after, lines = m.undo_and_deload(CAT, p.Prescription(raised), before, "glutes_back")
+    assert after.routine("glutes_back").holds == {"belly_leg_raises": 3}
+    assert "Belly leg raises: hold 4 → 3 s (undone)" in lines
+
+
 async def question_count(fake: FakeTelegram, user: FakeUser) -> int:
     """Return how many next-morning questions the member got."""
     return len(sent_texts(fake, user, QUESTION_START))

@@ -90,6 +90,21 @@ async def test_saved_targets_and_band_are_shared_by_every_routine(db: Database) 
     assert again.routine("superset").targets["lateral_walks"] == 12
 
 
+async def test_a_growing_hold_is_saved_with_its_target(db: Database) -> None:
+    await register(db)
+    base = p.prescription_for(CAT, "green")
+    glutes = replace(base.routine("glutes_back"), holds={"belly_leg_raises": 5})
+    async with db.write() as session:
+        await progress.save_routines(
+            session, 1, CAT, p.Prescription({**base.routines, "glutes_back": glutes}),
+            ["glutes_back"], T0,
+        )  # fmt: skip
+    async with db.read() as session:
+        loaded = await progress.load_prescription(session, 1, CAT, "green")
+    assert loaded.routine("glutes_back") == glutes
+    assert loaded.routine("glutes_back").load(CAT.exercise("belly_leg_raises")) == (6, 5)
+
+
 async def test_the_first_answer_creates_and_later_ones_replace(db: Database) -> None:
     await register(db)
     sid = await finished_session(db)

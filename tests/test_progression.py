@@ -42,6 +42,7 @@ def session(
         routine_rx.rounds,
         routine_rx.band,
         targets=routine_rx.targets,
+        holds=routine_rx.holds,
         rest_between_moves=routine_rx.rest_between_moves,
         extra_side=routine_rx.extra_side,
     )
@@ -72,7 +73,7 @@ def targets(rx: p.Prescription, routine: str) -> dict[str, int]:
         ("foot_fire", (10, 12, 13, 14, 15)),  # 001: seconds
         ("pull_aparts", (10, 12, 13, 14, 15)),  # 001: reps
         ("glute_bridge", (10, 11, 12, 13, 14, 15)),  # 004: 10-15
-        ("belly_leg_raises", (6, 7, 8, 9, 10)),  # 004: 6-10, holds of 3 s
+        ("belly_leg_raises", (6, 7, 8, 9, 10)),  # 004: 6-10, once the hold has grown to 6 s
         ("side_steps", (10, 11, 12)),  # 004: 10-12
         ("band_squats", (8, 9, 10)),  # 004: 8-10
     ],
@@ -95,7 +96,6 @@ EARNED = "(all sets done, pain-free)"
         ("lower", "foot_fire", 13, 14, f"Foot fire: 13 → 14 seconds {EARNED}"),
         ("upper", "touchdowns", 14, 15, f"Touchdowns: 14 → 15 reps {EARNED}"),
         ("glutes_back", "glute_bridge", 10, 11, f"Glute bridge: 10 → 11 reps {EARNED}"),
-        ("glutes_back", "belly_leg_raises", 6, 7, f"Belly leg raises: 6 → 7 reps {EARNED}"),
         ("glutes_back", "side_steps", 11, 12, f"Side steps: 11 → 12 steps {EARNED}"),
         ("glutes_back", "band_squats", 8, 9, f"Band squats: 8 → 9 reps {EARNED}"),
     ],
@@ -110,6 +110,44 @@ def test_reps_before_tension_one_rung_when_earned(
     assert targets(result.prescription, routine)[exercise] == after
     assert line in result.reasons
     assert result.prescription.routine(routine).band == "green"
+
+
+def test_belly_leg_raises_hold_grows_to_six_seconds_before_the_count_climbs() -> None:
+    rx = p.prescription_for(CAT, "green")
+    belly = CAT.exercise("belly_leg_raises")
+    seen, lines = [], []
+    for _ in range(12):
+        result = p.next_prescription(CAT, rx, session(rx, "glutes_back"), PAIN_FREE)
+        assert result.raised or p.at_top(belly, *rx.routine("glutes_back").load(belly))
+        lines += [line for line in result.reasons if line.startswith("Belly leg raises")]
+        rx = result.prescription
+        seen.append(rx.routine("glutes_back").load(belly))
+    assert seen[:8] == [(6, 4), (6, 5), (6, 6), (7, 6), (8, 6), (9, 6), (10, 6), (10, 6)]
+    assert lines[:4] == [
+        f"Belly leg raises: hold 3 → 4 s {EARNED}",
+        f"Belly leg raises: hold 4 → 5 s {EARNED}",
+        f"Belly leg raises: hold 5 → 6 s {EARNED}",
+        f"Belly leg raises: 6 → 7 reps {EARNED}",
+    ]
+    assert "Belly leg raises stays at 10 reps, hold 6 s each: the top of its range" in lines
+    plan = build_plan(CAT, "glutes_back", 2, "green", holds=rx.routine("glutes_back").holds)
+    assert {s.hold_seconds for s in plan.steps if s.exercise == "belly_leg_raises"} == {6}
+
+
+def test_a_growing_hold_steps_down_after_the_count_and_resets_on_a_deload() -> None:
+    belly = CAT.exercise("belly_leg_raises")
+    rx = start("glutes_back", band="yellow", holds={"belly_leg_raises": 6})
+    gap, lines = p.restart_after_gap(CAT, rx.routine("glutes_back"), 14)
+    assert gap.load(belly) == (6, 5) and "Belly leg raises: hold 6 → 5 s (one rung lower)" in lines
+    stepped = replace(rx.routine("glutes_back"), targets={**gap.targets, "belly_leg_raises": 8})
+    assert p.restart_after_gap(CAT, stepped, 14)[0].load(belly) == (7, 6)
+    routines = {**rx.routines, "glutes_back": stepped}
+    severe = p.CheckIn(pain=8, weaker_side="same")
+    result = p.next_prescription(
+        CAT, p.Prescription(routines), session(p.Prescription(routines), "glutes_back"), severe
+    )
+    assert result.prescription.routine("glutes_back").load(belly) == (6, 3)
+    assert "Belly leg raises: 8 → 6 reps, hold 6 → 3 s (deload after the pain)" in result.reasons
 
 
 @pytest.mark.parametrize(
@@ -160,7 +198,7 @@ def test_no_band_up_until_every_banded_exercise_is_at_the_top() -> None:
 def test_band_up_ignores_unbanded_exercises_of_the_routine() -> None:
     tops = {"glute_squeeze": 2, "squeeze_build": 3, "glute_bridge": 12, "belly_leg_raises": 6,
             "side_steps": 12, "band_squats": 10}  # fmt: skip
-    rx = start("glutes_back", targets=tops)
+    rx = start("glutes_back", targets=tops, holds={"belly_leg_raises": 6})
     result = p.next_prescription(CAT, rx, session(rx, "glutes_back"), PAIN_FREE)
     after = result.prescription.routine("glutes_back")
     assert after.band == "blue"
@@ -168,6 +206,7 @@ def test_band_up_ignores_unbanded_exercises_of_the_routine() -> None:
         "glute_squeeze": 2, "squeeze_build": 4, "glute_bridge": 13, "belly_leg_raises": 7,
         "side_steps": 10, "band_squats": 8,
     }  # fmt: skip
+    assert after.holds == {"belly_leg_raises": 6}  # an unbanded move keeps its hold
 
 
 def test_at_black_reps_keep_climbing_to_the_top_and_it_says_so() -> None:
@@ -540,9 +579,8 @@ HISTORY = st.tuples(
 def _position(rx: p.RoutinePrescription, exercise: str) -> int:
     """Return an exercise's place on the (band, rung) ladder, lowest first."""
     ex = CAT.exercise(exercise)
-    rungs = len(p.ladder(ex))
     band = BANDS.index(rx.band) if ex.band and rx.band in BANDS else 0
-    return band * rungs + p.rung(ex, rx.targets[exercise])
+    return band * p.rungs(ex) + p.rung(ex, *rx.load(ex))
 
 
 Run = list[tuple[p.Prescription, p.Progression, p.CheckIn]]
@@ -594,6 +632,10 @@ def test_property_never_above_the_top_of_the_range_and_always_inside_the_catalog
             for exercise, target in rx.targets.items():
                 first, top = CAT.exercise(exercise).range
                 assert first <= target <= top
+            assert set(rx.holds) == {e for e in rx.targets if CAT.exercise(e).hold_range}
+            for exercise, hold in rx.holds.items():
+                shortest, longest = CAT.exercise(exercise).hold_range or (0, 0)
+                assert shortest <= hold <= longest
 
 
 @settings(max_examples=60, deadline=None)

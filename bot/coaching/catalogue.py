@@ -30,6 +30,7 @@ _EXERCISE_FIELDS = frozenset(
         "target",
         "range",
         "hold_seconds",
+        "hold_range",
         "each",
         "cues",
         "seed",
@@ -79,6 +80,11 @@ class Exercise:
     setup: str = ""  # where the band goes and how to stand or lie
     side_means: str | None = None  # per-side moves: what "left" means, e.g. "{side} foot leads"
     max_band: str | None = None  # the heaviest band the move may be prescribed (seed 003)
+    hold_range: tuple[int, int] | None = None  # holds that grow: [first, longest] seconds
+
+    def hold_at(self, holds: Mapping[str, int]) -> int | None:
+        """Return the hold a plan asks for: its own for a growing hold, else the catalogue's."""
+        return holds.get(self.key, self.hold_seconds) if self.hold_range else self.hold_seconds
 
     @property
     def timed(self) -> bool:
@@ -284,10 +290,19 @@ def _parse_exercise(source: str, key: str, data: Any) -> Exercise:
     if not low <= target <= high:
         raise check.fail("target", f"must be inside range [{low}, {high}], got {target}")
     hold: int | None = None
+    hold_range: tuple[int, int] | None = None
     if unit == "hold":
         hold = check.integer(data, "hold_seconds", 1, 60)
-    elif "hold_seconds" in data:
-        raise check.fail("hold_seconds", f"is only allowed with unit 'hold', not {unit!r}")
+        if "hold_range" in data:
+            hold_range = check.pair(data, "hold_range", 1, 60)
+            if hold != hold_range[0]:
+                raise check.fail(
+                    "hold_seconds", f"must be the first hold of hold_range {hold_range}"
+                )
+    else:
+        for field in ("hold_seconds", "hold_range"):
+            if field in data:
+                raise check.fail(field, f"is only allowed with unit 'hold', not {unit!r}")
     cues = check.get(data, "cues")
     if not isinstance(cues, list) or not 2 <= len(cues) <= 4:
         raise check.fail("cues", f"must be a list of 2 to 4 cues, got {cues!r}")
@@ -325,6 +340,7 @@ def _parse_exercise(source: str, key: str, data: Any) -> Exercise:
         setup=setup,
         side_means=side_means,
         max_band=max_band,
+        hold_range=hold_range,
     )
 
 

@@ -143,8 +143,7 @@ def plan_text(catalogue: Catalogue, prescription: Prescription) -> str:
         if routine.choice is not None:
             lines.append(PICK_FROM.format(count=pick_count(routine.choice)))
         for exercise in routine_exercises(catalogue, routine):
-            lines.append(
-                f"• {exercise.name}: {amount(exercise, rx.targets[exercise.key], sides=True)}"
-            )
+            target, hold = rx.load(exercise)
+            lines.append(f"• {exercise.name}: {amount(exercise, target, sides=True, hold=hold)}")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)

@@ -18,8 +18,8 @@ from bot.coaching.catalogue import Catalogue
 from bot.coaching.profile import BANDS
 from bot.coaching.progression import (
     Prescription,
-    change_line,
     deload,
+    move_line,
     routine_exercises,
     share,
 )
@@ -128,13 +128,14 @@ def undo_and_deload(
     range on the lightest band).
     """
     now_rx, was = current.routine(routine), before.routine(routine)
-    targets = dict(now_rx.targets)
+    loads: dict[str, tuple[int, int | None]] = {}
     lines: list[str] = []
     for exercise in routine_exercises(catalogue, catalogue.routine(routine)):
-        after = min(targets[exercise.key], was.targets.get(exercise.key, targets[exercise.key]))
-        if after != targets[exercise.key]:
-            lines.append(change_line(exercise, targets[exercise.key], after, "undone"))
-            targets[exercise.key] = after
+        load = now_rx.load(exercise)
+        after = min(load, was.load(exercise)) if exercise.key in was.targets else load
+        if after != load:  # (reps, hold) orders like the ladder: the lower one is the safer
+            lines.append(move_line(exercise, load, after, "undone"))
+            loads[exercise.key] = after
     band = now_rx.band
     if band in BANDS and was.band in BANDS and BANDS.index(was.band) < BANDS.index(band):
         lines.append(f"Band {band} → {was.band}: undone")
@@ -143,7 +144,7 @@ def undo_and_deload(
     if rest != now_rx.rest_between_moves:
         lines.append(f"Rest between moves: {now_rx.rest_between_moves} → {rest} s: undone")
     undone = replace(
-        now_rx, targets=targets, band=band, rest_between_moves=rest,
+        now_rx.with_loads(loads), band=band, rest_between_moves=rest,
         rounds=min(now_rx.rounds, was.rounds),
     )  # fmt: skip
     lighter, more = deload(catalogue, undone, owned)

@@ -10,7 +10,8 @@ runs when a session starts after a long break. Each rule's docstring names its s
   shrinking towards zero, and discomfort in the low back meaning too much tension, then too
   much volume.
 - 002: left/right imbalances load the back unevenly; the aim is to get the sides equal.
-- 004: per-exercise ranges climbed one rep at a time, and "progress only when pain-free".
+- 004: per-exercise ranges climbed one rep at a time, and "progress only when pain-free";
+  belly leg raises hold 3-6 s, so the hold grows to 6 s before the count climbs.
 - Pain monitoring (Silbernagel et al. 2007; physiotherapy traffic-light charts): pain up to 5
   is acceptable only if it has settled by the next morning, and 6 or more is red.
 """
@@ -18,7 +19,7 @@ runs when a session starts after a long break. Each rule's docstring names its s
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.coaching.catalogue import SIDES, Catalogue, Exercise, Routine
@@ -64,6 +65,7 @@ class RoutinePrescription:
     rounds: int
     targets: Mapping[str, int]  # exercise key → target, in routine order
     extra_side: str | None = None  # "left"/"right": one extra set there for per-side moves
+    holds: Mapping[str, int] = field(default_factory=dict)  # exercise key → seconds (growing)
 
     def to_json(self) -> dict[str, Any]:
         """Return JSON-serialisable data."""
@@ -73,7 +75,22 @@ class RoutinePrescription:
             "rounds": self.rounds,
             "targets": dict(self.targets),
             "extra_side": self.extra_side,
+            "holds": dict(self.holds),
         }
+
+    def load(self, exercise: Exercise) -> tuple[int, int | None]:
+        """Return an exercise's target and its growing hold (None for every other move)."""
+        hold = self.holds.get(exercise.key) if exercise.hold_range else None
+        return self.targets[exercise.key], hold
+
+    def with_loads(self, loads: Mapping[str, tuple[int, int | None]]) -> RoutinePrescription:
+        """Return the prescription with new targets (and growing holds) for some exercises."""
+        targets, holds = dict(self.targets), dict(self.holds)
+        for key, (target, hold) in loads.items():
+            targets[key] = target
+            if hold is not None:
+                holds[key] = hold
+        return replace(self, targets=targets, holds=holds)
 
 
 @dataclass(frozen=True)
@@ -176,10 +193,19 @@ def ladder(exercise: Exercise) -> tuple[int, ...]:
     return tuple(range(low, high + 1))
 
 
-def rung(exercise: Exercise, target: int) -> int:
-    """Return the index of the highest rung at or below a target."""
+def rung(exercise: Exercise, target: int, hold: int | None = None) -> int:
+    """Return the index of the highest rung at or below a target (a growing hold's rungs first)."""
     steps = ladder(exercise)
-    return max((i for i, value in enumerate(steps) if value <= target), default=0)
+    index = max((i for i, value in enumerate(steps) if value <= target), default=0)
+    if exercise.hold_range and hold is not None:
+        index += hold - exercise.hold_range[0]
+    return index
+
+
+def rungs(exercise: Exercise) -> int:
+    """Return how many rungs an exercise's ladder has, a growing hold's included."""
+    low, high = exercise.hold_range or (0, 0)
+    return len(ladder(exercise)) + high - low
 
 
 def rung_up(exercise: Exercise, target: int) -> int:
@@ -193,9 +219,45 @@ def rung_down(exercise: Exercise, target: int) -> int:
     return below[-1] if below else exercise.range[0]
 
 
-def at_top(exercise: Exercise, target: int) -> bool:
-    """Return True when a target is the top of its exercise's range."""
-    return target >= exercise.range[1]
+def at_top(exercise: Exercise, target: int, hold: int | None = None) -> bool:
+    """Return True when a target (and a growing hold) is the top of its exercise's range."""
+    longest = exercise.hold_range[1] if exercise.hold_range else None
+    return target >= exercise.range[1] and (longest is None or (hold or 0) >= longest)
+
+
+def climb(exercise: Exercise, target: int, hold: int | None) -> tuple[int, int | None]:
+    """Return the next (target, hold): a growing hold first, one second, then the count.
+
+    Seed 004: belly leg raises, 6-10 reps held 3-6 s; the hold reaches 6 s before reps climb.
+    """
+    if exercise.hold_range and hold is not None and hold < exercise.hold_range[1]:
+        return target, hold + 1
+    return rung_up(exercise, target), hold
+
+
+def step_down(exercise: Exercise, target: int, hold: int | None) -> tuple[int, int | None]:
+    """Return the (target, hold) one rung lower: the count first, then a growing hold."""
+    if target > exercise.range[0] or not exercise.hold_range or hold is None:
+        return rung_down(exercise, target), hold
+    return target, max(exercise.hold_range[0], hold - 1)
+
+
+def bottom(exercise: Exercise) -> tuple[int, int | None]:
+    """Return the (target, hold) at the bottom of an exercise's range."""
+    return exercise.range[0], exercise.hold_range[0] if exercise.hold_range else None
+
+
+def move_line(
+    exercise: Exercise, before: tuple[int, int | None], after: tuple[int, int | None], why: str
+) -> str:
+    """Return the change of a target or of a growing hold, e.g. 'Belly leg raises: hold 3 → 4 s'."""
+    if before[1] == after[1]:
+        return change_line(exercise, before[0], after[0], why)
+    hold = f"hold {before[1]} → {after[1]} s"
+    if before[0] == after[0]:
+        return f"{exercise.name}: {hold} ({why})"
+    unit = _UNIT_WORDS.get(exercise.unit, exercise.unit)
+    return f"{exercise.name}: {before[0]} → {after[0]} {unit}, {hold} ({why})"
 
 
 def routine_exercises(catalogue: Catalogue, routine: Routine) -> list[Exercise]:
@@ -229,12 +291,14 @@ def default_routine(catalogue: Catalogue, key: str, band: str | None) -> Routine
         targets = routine.choice.targets
     for step in routine.steps:
         targets.setdefault(step.exercise, step.target)
+    exercises = routine_exercises(catalogue, routine)
     return RoutinePrescription(
         routine=key,
         band=capped(band, catalogue.band_cap(key)) if has_band(catalogue, routine) else None,
         rest_between_moves=routine.rest_between_moves,
         rounds=routine.rounds,
         targets=targets,
+        holds={e.key: e.hold_range[0] for e in exercises if e.hold_range},
     )
 
 
@@ -246,6 +310,10 @@ def fit(catalogue: Catalogue, stored: RoutinePrescription, band: str | None) -> 
     for key, value in default.targets.items():
         low, high = catalogue.exercise(key).range
         targets[key] = min(max(stored.targets.get(key, value), low), high)
+    holds: dict[str, int] = {}
+    for key, value in default.holds.items():
+        shortest, longest = catalogue.exercise(key).hold_range or (value, value)
+        holds[key] = min(max(stored.holds.get(key, value), shortest), longest)
     low_rounds, high_rounds = routine.rounds_allowed
     banded = has_band(catalogue, routine)
     return RoutinePrescription(
@@ -261,6 +329,7 @@ def fit(catalogue: Catalogue, stored: RoutinePrescription, band: str | None) -> 
         extra_side=stored.extra_side
         if stored.extra_side in SIDES and has_sides(catalogue, routine)
         else None,
+        holds=holds,
     )
 
 
@@ -289,6 +358,7 @@ def prescription_from_json(catalogue: Catalogue, data: Mapping[str, Any]) -> Pre
             rounds=int(value["rounds"]),
             targets={str(k): int(v) for k, v in value["targets"].items()},
             extra_side=value.get("extra_side"),
+            holds={str(k): int(v) for k, v in (value.get("holds") or {}).items()},
         )
         for key, value in data.items()
     ]
@@ -298,15 +368,15 @@ def prescription_from_json(catalogue: Catalogue, data: Mapping[str, Any]) -> Pre
 # ---------------------------------------------------------------- wording
 
 
-def amount(exercise: Exercise, value: int, *, sides: bool = False) -> str:
+def amount(exercise: Exercise, value: int, *, sides: bool = False, hold: int | None = None) -> str:
     """Return a target as every message says it: '13 steps each (forward and back)'.
 
-    Holds add their length ('6 reps, hold 3 s each'); `sides` adds ' each side' for per-side
-    moves, where a line stands for both sides.
+    Holds add their length ('6 reps, hold 3 s each'; `hold` is a growing hold's current one);
+    `sides` adds ' each side' for per-side moves, where a line stands for both sides.
     """
     text = f"{value} {_UNIT_WORDS.get(exercise.unit, exercise.unit)}"
-    if exercise.hold_seconds:
-        text += f", hold {exercise.hold_seconds} s each"
+    if hold or exercise.hold_seconds:
+        text += f", hold {hold or exercise.hold_seconds} s each"
     if exercise.each:
         text += f" each ({exercise.each})"
     if sides and exercise.per_side:
@@ -401,13 +471,13 @@ def advance_reps(
         and any(planned(result, e.key) for e in banded)
         and heavier_band is not None
         and all(
-            at_top(e, rx.targets[e.key]) and (earned(result, e.key) or not planned(result, e.key))
+            at_top(e, *rx.load(e)) and (earned(result, e.key) or not planned(result, e.key))
             for e in banded
         )
     )
     band_up = ready and heavier_band in owned  # never a band the member does not have
     on_black = rx.band == BANDS[-1]
-    targets = dict(rx.targets)
+    loads: dict[str, tuple[int, int | None]] = {}
     reasons: list[str] = []
     if band_up:
         reasons.append(
@@ -415,17 +485,20 @@ def advance_reps(
             f"range ({why_up}), so the tension goes up and the reps start again at the bottom"
         )
     for exercise in exercises:
-        before = rx.targets[exercise.key]
+        load = rx.load(exercise)
+        before = load[0]
         if band_up and exercise.band:
-            targets[exercise.key] = exercise.range[0]
-            reasons.append(change_line(exercise, before, exercise.range[0], "new band"))
+            loads[exercise.key] = bottom(exercise)
+            reasons.append(move_line(exercise, load, loads[exercise.key], "new band"))
         elif not planned(result, exercise.key):
             continue  # a move not picked this time keeps its target
         elif not earned(result, exercise.key):
             done = any(s.actual > 0 for s in result.sets if s.exercise == exercise.key)
             why = f"not every set reached {before} this time" if done else "not done this time"
-            reasons.append(f"{exercise.name} stays at {amount(exercise, before)}: {why}")
-        elif at_top(exercise, before):
+            reasons.append(
+                f"{exercise.name} stays at {amount(exercise, before, hold=load[1])}: {why}"
+            )
+        elif at_top(exercise, *load):
             if exercise.band and light_only:
                 why = "the top of its range; it stays on a light band, precision over range"
             elif exercise.band and on_black:
@@ -434,18 +507,19 @@ def advance_reps(
                 why = "the top of its range; the band goes up once every banded move is there"
             else:
                 why = "the top of its range"
-            reasons.append(f"{exercise.name} stays at {amount(exercise, before)}: {why}")
+            reasons.append(
+                f"{exercise.name} stays at {amount(exercise, before, hold=load[1])}: {why}"
+            )
         else:
-            after = rung_up(exercise, before)
-            targets[exercise.key] = after
+            loads[exercise.key] = climb(exercise, *load)
             why = f"all sets done, {why_up}"
             if exercise.band and on_black:
                 why += "; black is the heaviest band, so the reps keep climbing to the top"
-            reasons.append(change_line(exercise, before, after, why))
+            reasons.append(move_line(exercise, load, loads[exercise.key], why))
     if ready and not band_up:
         reasons.insert(0, NEED_BAND.format(band=heavier_band))
     band = heavier_band if band_up else rx.band
-    return replace(rx, targets=targets, band=band), reasons
+    return replace(rx.with_loads(loads), band=band), reasons
 
 
 def shrink_rest(
@@ -518,14 +592,14 @@ def to_bottom(
     catalogue: Catalogue, rx: RoutinePrescription, why: str
 ) -> tuple[RoutinePrescription, list[str]]:
     """Return every exercise at the bottom of its range, with a reason for each that moved."""
-    targets = dict(rx.targets)
+    loads: dict[str, tuple[int, int | None]] = {}
     reasons: list[str] = []
     for exercise in routine_exercises(catalogue, catalogue.routine(rx.routine)):
-        low = exercise.range[0]
-        if targets[exercise.key] != low:
-            reasons.append(change_line(exercise, targets[exercise.key], low, why))
-            targets[exercise.key] = low
-    return replace(rx, targets=targets), reasons
+        load, low = rx.load(exercise), bottom(exercise)
+        if load != low:
+            reasons.append(move_line(exercise, load, low, why))
+            loads[exercise.key] = low
+    return rx.with_loads(loads), reasons
 
 
 def deload(
@@ -688,15 +762,15 @@ def share(
         if key == source:
             routines[key] = rx
             continue
-        targets = dict(rx.targets)
+        loads: dict[str, tuple[int, int | None]] = {}
         for exercise in routine_exercises(catalogue, catalogue.routine(key)):
             if exercise.key in src.targets:
-                targets[exercise.key] = src.targets[exercise.key]
+                loads[exercise.key] = src.load(exercise)
             elif up and exercise.band:
-                targets[exercise.key] = exercise.range[0]
+                loads[exercise.key] = bottom(exercise)
         banded = has_band(catalogue, catalogue.routine(key))
         band = capped(new, catalogue.band_cap(key)) if banded else None
-        routines[key] = replace(rx, targets=targets, band=band)
+        routines[key] = replace(rx.with_loads(loads), band=band)
     return Prescription(routines)
 
 
@@ -709,6 +783,7 @@ def went_up(before: RoutinePrescription, after: RoutinePrescription) -> bool:
     """Return True when anything of a routine got harder: a target, the band or shorter rest."""
     return (
         any(after.targets[key] > value for key, value in before.targets.items())
+        or any(after.holds.get(key, 0) > value for key, value in before.holds.items())
         or _band_index(after.band) > _band_index(before.band)
         or after.rest_between_moves < before.rest_between_moves
         or after.rounds > before.rounds
@@ -726,15 +801,15 @@ def restart_after_gap(
     """
     if days is None or days < GAP_DAYS:
         return rx, []
-    targets = dict(rx.targets)
+    loads: dict[str, tuple[int, int | None]] = {}
     lines: list[str] = []
     for exercise in routine_exercises(catalogue, catalogue.routine(rx.routine)):
-        before = targets[exercise.key]
-        after = rung_down(exercise, before)
+        before = rx.load(exercise)
+        after = step_down(exercise, *before)
         if after != before:
-            targets[exercise.key] = after
-            lines.append(change_line(exercise, before, after, "one rung lower"))
+            loads[exercise.key] = after
+            lines.append(move_line(exercise, before, after, "one rung lower"))
     head = f"It's been {days} days since your last session, so we restart one rung lower"
     if not lines:
         return rx, [f"{head}; you're already at the start of every range"]
-    return replace(rx, targets=targets), [head, *lines]
+    return rx.with_loads(loads), [head, *lines]

@@ -62,7 +62,9 @@ def targets(routine: Routine, catalogue: Catalogue, rx: RoutinePrescription | No
     for step in routine.steps:
         exercise = catalogue.exercise(step.exercise)
         target = rx.targets.get(exercise.key, step.target) if rx is not None else step.target
-        lines.setdefault(exercise.key, f"• {exercise.name}: {amount(exercise, target, sides=True)}")
+        hold = exercise.hold_at(rx.holds) if rx is not None else None
+        text = amount(exercise, target, sides=True, hold=hold)
+        lines.setdefault(exercise.key, f"• {exercise.name}: {text}")
     return "\n".join(lines.values())
 
 

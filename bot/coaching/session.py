@@ -112,14 +112,16 @@ def build_plan(
     band: str | None,
     *,
     targets: Mapping[str, int] | None = None,
+    holds: Mapping[str, int] | None = None,
     rest_between_moves: int | None = None,
     extra_side: str | None = None,
     exercises: Sequence[str] | None = None,
 ) -> Plan:
     """Expand a routine into its frozen plan for `rounds` rounds on `band`.
 
-    The prescription may override each exercise's target and the rest between moves, and add
-    one extra set on `extra_side` after every per-side step of that side in the last round.
+    The prescription may override each exercise's target (and a growing hold) and the rest
+    between moves, and add one extra set on `extra_side` after every per-side step of that side
+    in the last round.
     For a routine with a choice of moves, `exercises` are the moves the user picked (default:
     the routine's own steps); a pick the choice does not allow raises ValueError.
     """
@@ -160,7 +162,7 @@ def build_plan(
                     unit=exercise.unit,
                     band=band if exercise.band else None,
                     rest_after=rest,
-                    hold_seconds=exercise.hold_seconds,
+                    hold_seconds=exercise.hold_at(holds or {}),
                     each=exercise.each,
                     extra=extra,
                     setup=exercise.setup or None,
