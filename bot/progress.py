@@ -15,6 +15,7 @@ from bot.coaching.progression import (
     restart_after_gap,
 )
 from bot.coaching.session import Plan, build_plan
+from bot.coaching.setup import stand_ins, waiting_move
 from storage import progress as store
 from storage import repositories as repo
 from storage.db import Database
@@ -28,6 +29,7 @@ class Start:
     routine: RoutinePrescription
     reasons: tuple[str, ...]
     changed: bool
+    stand_in: bool = False  # a move waits for pain-free bodyweight squats: another stands in
 
 
 async def prescription(session: AsyncSession, catalogue: Catalogue, user_id: int) -> Prescription:
@@ -60,6 +62,8 @@ async def plan_session(
     `exercises` are the moves picked for a routine with a choice (default: its own steps).
     """
     current = (await prescription(session, catalogue, user_id)).routine(routine_key)
+    user = await repo.get_user(session, user_id)
+    swaps = stand_ins(catalogue, user.squats_ok if user is not None else None)
     last = await store.last_trained(session, user_id)
     days = (now - last).days if last is not None else None
     routine, reasons = restart_after_gap(catalogue, current, days)
@@ -73,8 +77,10 @@ async def plan_session(
         rest_between_moves=routine.rest_between_moves,
         extra_side=routine.extra_side,
         exercises=exercises,
+        stand_ins=swaps,
     )
-    return Start(plan, routine, tuple(reasons), routine != current)
+    waiting = waiting_move(catalogue, catalogue.routine(routine_key), exercises) in swaps
+    return Start(plan, routine, tuple(reasons), routine != current, waiting)
 
 
 async def keep_start(

@@ -8,12 +8,21 @@ from bot import progress
 from bot.coaching import session_keyboards as kb
 from bot.coaching import session_texts as t
 from bot.coaching import setup
+from bot.coaching.catalogue import Routine
 from bot.coaching.profile import BANDS, owned_bands
 from bot.coaching.progression import capped
 from bot.coaching.screen import Chat, Reply, Screen
 from bot.coaching.session import ABANDON_AFTER, ABANDONED, Plan, ordered_routines
 from bot.coaching.session_screens import INTRO_KEY
-from bot.coaching.setup import SetupTap, moves_of, parse_setup, pick_allowed, remembered_mask
+from bot.coaching.setup import (
+    SetupTap,
+    ask_squats,
+    moves_of,
+    parse_setup,
+    pick_allowed,
+    remembered_mask,
+    waiting_move,
+)
 from bot.coaching.states import Awaited, Awaiting
 from bot.context import BotData
 from bot.membership import onboarded
@@ -91,6 +100,7 @@ def _intro(start: progress.Start, rounds: int, band: str, note: str | None) -> s
     return (
         head
         + (f"\nℹ️ {note}" if note else "")
+        + (f"\nℹ️ {t.SQUATS_LATER}" if start.stand_in else "")
         + "".join(f"\n\n{reason}" for reason in start.reasons[:1])
         + "".join(f"\n• {reason}" for reason in start.reasons[1:])
     )
@@ -145,6 +155,26 @@ async def _resume_or_abandon(deps: BotData, chat: Chat, tap: SetupTap) -> Reply:
     return Reply(edit=resumed, live=shown)
 
 
+async def _squats_question(
+    deps: BotData, user_id: int, routine: Routine, mask: int | None
+) -> Screen | None:
+    """Return seed 004's question when the session has band squats and it is due, else None."""
+    if waiting_move(deps.catalogue, routine, moves_of(routine, mask)) is None:
+        return None
+    async with deps.db.read() as session:
+        user = await repo.get_user(session, user_id)
+    if user is None or not ask_squats(user.squats_ok, user.squats_asked_at, deps.clock()):
+        return None
+    text = t.SQUATS_QUESTION.format(routine=routine.name)
+    return Screen(text, kb.squats_keyboard(routine, mask))
+
+
+async def _answer_squats(deps: BotData, user_id: int, tap: SetupTap) -> None:
+    """Store the answer to the squat question."""
+    async with deps.db.write() as session:
+        await repo.set_squats(session, user_id, tap.answer == setup.YES, deps.clock())
+
+
 async def on_setup(deps: BotData, chat: Chat, data: str) -> Reply:
     """Handle the routine, moves, rounds and band choices, and Resume / Abandon."""
     tap = parse_setup(deps.catalogue, data)
@@ -169,8 +199,14 @@ async def on_setup(deps: BotData, chat: Chat, data: str) -> Reply:
                 last = await store.last_plan(session, chat.user_id, routine.key)
             mask = remembered_mask(routine, last)
         return Reply(edit=_moves_screen(deps, routine.key, mask))
+    if tap.kind == setup.SQUATS:
+        await _answer_squats(deps, chat.user_id, tap)
+    elif tap.kind in (setup.ROUTINE, setup.GO):
+        question = await _squats_question(deps, chat.user_id, routine, tap.mask)
+        if question is not None:
+            return Reply(edit=question)
     rx = await progress.routine_prescription(deps.db, deps.catalogue, chat.user_id, routine.key)
-    if tap.kind in (setup.ROUTINE, setup.GO) and len(routine.round_choices) > 1:
+    if tap.kind in (setup.ROUTINE, setup.GO, setup.SQUATS) and len(routine.round_choices) > 1:
         text = t.CHOOSE_ROUNDS.format(routine=routine.name)
         return Reply(edit=Screen(text, kb.rounds_keyboard(routine, rx.rounds, tap.mask)))
     rounds = tap.rounds if tap.rounds is not None else rx.rounds

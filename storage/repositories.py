@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import datetime, time
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -79,6 +79,16 @@ async def set_awaiting(session: AsyncSession, user_id: int, awaiting: str | None
         update(User)
         .where(User.id == user_id)
         .values(awaiting=awaiting)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def set_squats(session: AsyncSession, user_id: int, ok: bool, now: datetime) -> None:
+    """Store the answer to "are bodyweight squats pain-free?" and when it was given."""
+    await session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(squats_ok=ok, squats_asked_at=now)
         .execution_options(synchronize_session=False)
     )
 

@@ -64,10 +64,20 @@ async def add_bands(user: FakeUser, *bands: str) -> None:
         await user.tap(next(label for row in user.buttons() for label in row if label[0] == "✓"))
 
 
+SQUATS_ASKED = t.SQUATS_QUESTION.split("{routine}")[1][:20]
+
+
+async def answer_squats(user: FakeUser, answer: str = t.SQUATS_YES) -> None:
+    """Answer seed 004's squat question if the screen asks it (once, before band squats)."""
+    if SQUATS_ASKED in user.last_message().text:
+        await user.tap(answer)
+
+
 async def start(user: FakeUser, routine: str, rounds: str | None = SUGGESTED_2) -> None:
     """Open /warmup and start a routine on the band ticked first."""
     await user.send("/warmup")
     await user.tap(CAT.routine(routine).name)
+    await answer_squats(user)
     if rounds is not None:
         await user.tap(rounds)
     await user.tap(user.buttons()[0][0])
@@ -112,6 +122,7 @@ async def begin(user: FakeUser, routine: str, rounds: str | None = None) -> None
     await user.tap(CAT.routine(routine).name)
     if CAT.routine(routine).choice is not None:
         await user.tap(t.GO_LABEL)  # the preselected moves
+    await answer_squats(user)
     if rounds is not None:
         await user.tap(rounds)
     await user.tap(GREEN)

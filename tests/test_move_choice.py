@@ -163,6 +163,13 @@ def test_the_last_pick_is_ticked_first_when_it_is_still_allowed(
         ("wu:b:upper:2:pink", None),
         ("wu:r:cartwheels", None),
         ("wu:x:upper", None),
+        ("wu:q:glutes_back:y", SetupTap("q", "glutes_back", answer="y")),
+        ("wu:q:glutes_back:n", SetupTap("q", "glutes_back", answer="n")),
+        ("wu:q:quick:y:3", None),  # monster walks and lateral walks: no band squats to ask about
+        ("wu:q:glutes_back:maybe", None),
+        ("wu:q:upper:y", None),  # no band squats in upper
+        ("wu:q:glutes_back", None),
+        ("wu:q:quick:y", None),  # no moves
         ("wu:resume:abc", None),
         ("wu:resume:1:2", None),
         ("wu:", None),
@@ -175,8 +182,13 @@ def test_parse_setup(data: str, expected: SetupTap | None) -> None:
     assert parse_setup(CAT, data) == expected
 
 
+def test_the_squat_question_needs_band_squats_in_the_pick() -> None:
+    mask = setup.mask_of(CAT.routine("quick").choice, ["monster_walks", "band_squats"])  # type: ignore[arg-type]
+    assert parse_setup(CAT, f"wu:q:quick:n:{mask}") == SetupTap("q", "quick", mask=mask, answer="n")
+
+
 @given(
-    kind=st.sampled_from(["r", "m", "g", "n", "b"]),
+    kind=st.sampled_from(["r", "m", "g", "q", "n", "b"]),
     routine=st.sampled_from(list(CAT.routines)),
     band=st.sampled_from(["yellow", "green", "blue", "black"]),
     data=st.data(),
@@ -192,8 +204,12 @@ def test_setup_taps_round_trip_within_64_bytes(
         return
     masks = [m for m in range(1 << len(OPTIONS)) if setup.pick_allowed(chosen, m)]
     picked = data.draw(st.sampled_from(masks)) if chosen.choice and kind != "r" else None
+    if kind == "q" and setup.waiting_move(CAT, chosen, setup.moves_of(chosen, picked)) is None:
+        assert parse_setup(CAT, f"wu:q:{routine}:y") is None  # nothing to ask about
+        return
     rounds = data.draw(st.sampled_from(chosen.round_choices)) if kind in ("n", "b") else None
-    tap = SetupTap(kind, routine, rounds, band if kind == "b" else None, picked)
+    answer = data.draw(st.sampled_from(["y", "n"])) if kind == "q" else None
+    tap = SetupTap(kind, routine, rounds, band if kind == "b" else None, picked, answer=answer)
     encoded = tap.encode()
     assert len(encoded.encode()) <= 64
     assert parse_setup(CAT, encoded) == tap

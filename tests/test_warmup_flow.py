@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -13,14 +14,24 @@ from bot.clock import ManualClock
 from bot.coaching import checkin_texts as ct
 from bot.coaching import session_texts as t
 from bot.coaching import texts
-from bot.coaching.session import build_plan
+from bot.coaching.session import Plan, build_plan
 from bot.context import BandCoachApp
 from bot.fake_telegram import FakeTelegram, FakeUser
 from bot.warmup_timers import fire_due_timers
 from storage.db import Database
 from storage.models import LiveMessage, ReminderSlot, WorkoutSession
 from tests.conftest import HandlerErrors, running_app
-from tests.flows import CAT, GREEN, begin, current, edits_of, logged, onboard, tick
+from tests.flows import (
+    CAT,
+    GREEN,
+    SUGGESTED_2,
+    begin,
+    current,
+    edits_of,
+    logged,
+    onboard,
+    tick,
+)
 
 # ---------------------------------------------------------------- starting
 
@@ -65,6 +76,53 @@ async def test_rounds_are_preselected_and_band_is_one_tap(user: FakeUser, app_db
 
 
 # ---------------------------------------------------------------- whole routines
+
+
+async def test_band_squats_wait_until_bodyweight_squats_are_pain_free(
+    user: FakeUser, app_db: Database, clock: ManualClock
+) -> None:
+    glutes = "Glutes for back relief"
+
+    async def plan_after(answer: str | None) -> list[str]:
+        """Start the glute routine (answering the squat question if given), then abandon it."""
+        await user.send("/warmup")
+        await user.tap(glutes)
+        asked = user.last_message().text == t.SQUATS_QUESTION.format(routine=glutes)
+        assert asked == (answer is not None)
+        if answer is not None:
+            await user.tap(answer)
+        await user.tap(SUGGESTED_2)
+        await user.tap(GREEN)
+        intro = user.last_message().text
+        row = await current(app_db, user.user_id)
+        await user.send("/warmup")
+        await user.tap(t.ABANDON)
+        steps = [step.exercise for step in Plan.from_json(row.plan).steps]
+        assert (t.SQUATS_LATER in intro) == ("band_squats" not in steps)
+        return steps
+
+    await onboard(user)
+    not_yet = await plan_after(t.SQUATS_NOT_YET)
+    assert "band_squats" not in not_yet and not_yet.count("glute_bridge") == 4  # 2 per round
+    clock.advance(timedelta(days=6))
+    assert await plan_after(None) == not_yet  # asked once a week at most
+    clock.advance(timedelta(days=1))
+    yes = await plan_after(t.SQUATS_YES)
+    assert yes.count("band_squats") == 2 and yes.count("glute_bridge") == 2
+    clock.advance(timedelta(days=30))
+    assert await plan_after(None) == yes  # never asked again
+
+
+async def test_the_quick_warmup_asks_about_squats_when_band_squats_are_picked(
+    user: FakeUser,
+) -> None:
+    await onboard(user, goal="Warm up before lifting")
+    await user.send("/warmup")
+    await user.tap("Quick pre-lift warm-up")
+    await user.tap(t.GO_LABEL)  # monster walks, band squats and pull-aparts are preselected
+    assert user.last_message().text == t.SQUATS_QUESTION.format(routine="Quick pre-lift warm-up")
+    await user.tap(t.SQUATS_NOT_YET)
+    assert "Which band" in user.last_message().text  # one round only: straight to the band
 
 
 @pytest.mark.parametrize("routine", list(CAT.routines))

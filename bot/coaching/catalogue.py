@@ -37,6 +37,7 @@ _EXERCISE_FIELDS = frozenset(
         "setup",
         "side_means",
         "max_band",
+        "stand_in",
     }
 )
 _ROUTINE_FIELDS = frozenset(
@@ -81,6 +82,7 @@ class Exercise:
     side_means: str | None = None  # per-side moves: what "left" means, e.g. "{side} foot leads"
     max_band: str | None = None  # the heaviest band the move may be prescribed (seed 003)
     hold_range: tuple[int, int] | None = None  # holds that grow: [first, longest] seconds
+    stand_in: str | None = None  # done instead until bodyweight squats are pain-free (seed 004)
 
     def hold_at(self, holds: Mapping[str, int]) -> int | None:
         """Return the hold a plan asks for: its own for a growing hold, else the catalogue's."""
@@ -191,6 +193,10 @@ class Catalogue:
         moves = routine.choice.options if routine.choice else [s.exercise for s in routine.steps]
         caps = [c for c in (self.exercise(m).max_band for m in moves) if c is not None]
         return min(caps, key=BANDS.index) if caps else None
+
+    def stand_ins(self) -> dict[str, str]:
+        """Return each move that waits for pain-free bodyweight squats, and the one done instead."""
+        return {k: e.stand_in for k, e in self.exercises.items() if e.stand_in is not None}
 
     def bands_for(self, key: str) -> tuple[str, ...]:
         """Return the bands a routine may be done with, lightest first."""
@@ -341,6 +347,7 @@ def _parse_exercise(source: str, key: str, data: Any) -> Exercise:
         side_means=side_means,
         max_band=max_band,
         hold_range=hold_range,
+        stand_in=check.text(data, "stand_in", optional=True),
     )
 
 
@@ -508,6 +515,15 @@ def parse_catalogue(raw: Mapping[str, Any], source: str = "<catalogue>") -> Cata
     for key in (*exercises, *routines):
         if not key.replace("_", "").isalnum() or not key.isascii() or len(key) > 24:
             raise CatalogueError(f"{source}: key '{key}' must be short ASCII letters, digits or _")
+    for key, exercise in exercises.items():
+        if exercise.stand_in is None:
+            continue
+        other = exercises.get(exercise.stand_in)
+        if other in (None, exercise) or other.stand_in or other.per_side or exercise.per_side:
+            raise CatalogueError(
+                f"{source}: exercise '{key}': field 'stand_in' must name another exercise, "
+                "done on both sides at once and without a stand-in of its own"
+            )
     suggested = [key for key, routine in routines.items() if routine.suggested]
     if len(suggested) > 1:
         raise CatalogueError(f"{source}: only one routine may be suggested, not {suggested}")

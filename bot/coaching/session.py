@@ -116,6 +116,7 @@ def build_plan(
     rest_between_moves: int | None = None,
     extra_side: str | None = None,
     exercises: Sequence[str] | None = None,
+    stand_ins: Mapping[str, str] | None = None,
 ) -> Plan:
     """Expand a routine into its frozen plan for `rounds` rounds on `band`.
 
@@ -124,6 +125,7 @@ def build_plan(
     in the last round.
     For a routine with a choice of moves, `exercises` are the moves the user picked (default:
     the routine's own steps); a pick the choice does not allow raises ValueError.
+    `stand_ins` replaces moves by others (band squats by bridges until squats are pain-free).
     """
     routine = catalogue.routine(routine_key)
     low, high = routine.rounds_allowed
@@ -140,7 +142,9 @@ def build_plan(
                 if round_no == rounds and extra_side and step.side == extra_side:
                     chosen.append((step, True))
         for i, (step, extra) in enumerate(chosen):
-            exercise = catalogue.exercise(step.exercise)
+            key = (stand_ins or {}).get(step.exercise, step.exercise)
+            exercise = catalogue.exercise(key)
+            default = step.target if key == step.exercise else exercise.target
             last_in_round = i == len(chosen) - 1
             if last_in_round:
                 rest = routine.rest_between_rounds if round_no < rounds else 0
@@ -158,7 +162,7 @@ def build_plan(
                     exercise=exercise.key,
                     name=exercise.name,
                     side=step.side,
-                    target=(targets or {}).get(exercise.key, step.target),
+                    target=(targets or {}).get(exercise.key, default),
                     unit=exercise.unit,
                     band=band if exercise.band else None,
                     rest_after=rest,

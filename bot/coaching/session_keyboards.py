@@ -69,6 +69,13 @@ def rounds_keyboard(
     return keyboard([buttons])
 
 
+def squats_keyboard(routine: Routine, mask: int | None = None) -> Keyboard:
+    """Return seed 004's squat question: yes, or bridges instead for now."""
+    yes = _setup(t.SQUATS_YES, SetupTap(setup.SQUATS, routine.key, mask=mask, answer=setup.YES))
+    no = SetupTap(setup.SQUATS, routine.key, mask=mask, answer=setup.NOT_YET)
+    return keyboard([[yes], [_setup(t.SQUATS_NOT_YET, no)]])
+
+
 def band_keyboard(
     routine: Routine,
     rounds: int,

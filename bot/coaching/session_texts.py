@@ -12,6 +12,16 @@ from bot.coaching.texts import unexpected_text
 CHOOSE_ROUTINE = "Which warm-up today? The first one is my suggestion for you."
 SUGGESTED = "⭐ "
 CHOOSE_ROUNDS = "{routine}: how many rounds? The ticked number is suggested."
+SQUATS_QUESTION = (
+    "{routine} has band squats. Before we add a band: are bodyweight squats, hips back with a "
+    "good hinge, pain-free for you?"
+)
+SQUATS_YES = "✅ Yes, pain-free"
+SQUATS_NOT_YET = "Not yet: glute bridges instead"
+SQUATS_LATER = (
+    "Glute bridges stand in for band squats until bodyweight squats are pain-free; "
+    "I'll ask again in a week."
+)
 CHOOSE_MOVES = "{routine}: which moves today? Tick {count}, one set of each, then tap Go."
 TICKED = "Ticked: {moves}."
 NOTHING_TICKED = "Nothing ticked yet."

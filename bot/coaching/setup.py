@@ -8,6 +8,7 @@ session starts:
     wu:r:<routine>                      a routine
     wu:m:<routine>:<mask>               a move ticked or unticked (the mask after the tap)
     wu:g:<routine>:<mask>               Go with the ticked moves
+    wu:q:<routine>:<y|n>[:<mask>]       are bodyweight squats pain-free? (seed 004's question)
     wu:n:<routine>:<rounds>[:<mask>]    the rounds
     wu:b:<routine>:<rounds>:<band>[:<mask>]   the band: the session starts
     wu:resume:<session> · wu:abandon:<session>
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.coaching.catalogue import Catalogue, Choice, Routine
@@ -27,6 +29,9 @@ MOVES = "m"
 GO = "g"
 ROUNDS = "n"
 BAND = "b"
+SQUATS = "q"
+YES, NOT_YET = "y", "n"
+ASK_AGAIN = timedelta(days=7)  # after "not yet", the squat question comes back a week later
 RESUME = "resume"
 ABANDON = "abandon"
 MAX_CALLBACK_BYTES = 64
@@ -42,6 +47,7 @@ class SetupTap:
     band: str | None = None
     mask: int | None = None  # the ticked moves, for a routine with a choice of moves
     session_id: int | None = None
+    answer: str | None = None  # the squat question's: YES or NOT_YET
 
     def encode(self) -> str:
         """Return the compact callback data for this tap (at most 64 bytes)."""
@@ -53,6 +59,8 @@ class SetupTap:
                 fields.append(self.rounds)
             if self.kind == BAND:
                 fields.append(self.band)
+            if self.kind == SQUATS:
+                fields.append(self.answer)
             if self.mask is not None:
                 fields.append(self.mask)
         data = ":".join([PREFIX, *(str(f) for f in fields)])
@@ -93,7 +101,7 @@ def parse_setup(catalogue: Catalogue, data: str) -> SetupTap | None:
         return None
     routine = catalogue.routine(rest[0])
     choice = routine.choice
-    fixed = {ROUTINE: 0, MOVES: 0, GO: 0, ROUNDS: 1, BAND: 2}.get(kind)  # fields besides the mask
+    fixed = {ROUTINE: 0, MOVES: 0, GO: 0, SQUATS: 1, ROUNDS: 1, BAND: 2}.get(kind)  # and a mask
     if fixed is None:
         return None
     wants_mask = choice is not None and kind != ROUTINE
@@ -102,10 +110,14 @@ def parse_setup(catalogue: Catalogue, data: str) -> SetupTap | None:
     mask = _mask(choice, rest[-1]) if wants_mask else None
     if wants_mask and mask is None:
         return None
-    if wants_mask and kind in (ROUNDS, BAND) and not pick_allowed(routine, mask):
+    if wants_mask and kind in (SQUATS, ROUNDS, BAND) and not pick_allowed(routine, mask):
         return None
     if kind in (MOVES, GO):
         return SetupTap(kind, routine.key, mask=mask)
+    if kind == SQUATS:
+        answer = rest[1] if rest[1] in (YES, NOT_YET) else None
+        asks = waiting_move(catalogue, routine, moves_of(routine, mask)) is not None
+        return SetupTap(kind, routine.key, mask=mask, answer=answer) if answer and asks else None
     rounds = _number(rest[1], 2) if kind in (ROUNDS, BAND) else None
     if kind in (ROUNDS, BAND) and rounds not in routine.round_choices:
         return None
@@ -151,3 +163,24 @@ def remembered_mask(routine: Routine, last_plan: Mapping[str, Any] | None) -> in
         if all(isinstance(m, str) for m in moves) and choice.problem(moves) is None:
             return mask_of(choice, moves)
     return mask_of(choice, choice.defaults)
+
+
+# ---------------------------------------------------------------- seed 004's squat question
+
+
+def waiting_move(catalogue: Catalogue, routine: Routine, moves: Sequence[str] | None) -> str | None:
+    """Return the first move of a session that waits for pain-free bodyweight squats, if any."""
+    keys = [s.exercise for s in routine.steps_for(moves)]
+    return next((key for key in keys if key in catalogue.stand_ins()), None)
+
+
+def ask_squats(ok: bool | None, asked_at: datetime | None, now: datetime) -> bool:
+    """Return True when the squat question is due: never answered, or "not yet" a week ago."""
+    if ok:
+        return False
+    return ok is None or asked_at is None or now - asked_at >= ASK_AGAIN
+
+
+def stand_ins(catalogue: Catalogue, squats_ok: bool | None) -> dict[str, str]:
+    """Return the moves a member's sessions replace: none once bodyweight squats are pain-free."""
+    return {} if squats_ok else catalogue.stand_ins()
