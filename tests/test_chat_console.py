@@ -16,12 +16,13 @@ import pytest
 from bot.app import build_application
 from bot.clock import ManualClock, ScaledClock, clock_speed, system_clock
 from bot.console import texts
+from bot.console.history import KEEP, history_path, load_history, save_history
 from bot.console.render import render_message, save_file, wrap
 from bot.console.screen import Screen
 from bot.console.taps import Hint, Quit, Send, Tap, keyed_buttons, resolve
 from bot.console.terminal import LineEditor
 from bot.console.timeline import console_clock, load_instant, save_instant
-from bot.fake_telegram import DEFAULT_TOKEN, FakeMessage
+from bot.fake_telegram import DEFAULT_TOKEN, FakeMessage, FakeTelegram
 from bot.scheduler import schedule_jobs
 from tests.conftest import make_settings
 
@@ -105,7 +106,8 @@ def test_onboarding_and_a_fast_warmup_are_logged_and_kept(tmp_path: Path, chat_d
     say(child, "1", "All set")
     # A guided warm-up: a timed step (two 8 s holds) runs by itself, a rep step is tapped.
     say(child, "/warmup", "Which warm-up today?")
-    say(child, "glutes for back relief", "how many rounds?")
+    say(child, "glutes for back relief", "are bodyweight squats")
+    say(child, "yes", "how many rounds?")
     say(child, "2", "Which band are you using?")
     say(child, "1", "round 1/2 · step 1/8", "[1] ▶ Start timer")
     say(child, "start timer", "Get ready", "Hold 2/2")
@@ -113,6 +115,7 @@ def test_onboarding_and_a_fast_warmup_are_logged_and_kept(tmp_path: Path, chat_d
     child.expect_exact("Next: Slow squeeze build-ups")
     child.expect_exact("round 1/2 · step 2/8")  # the rest ran out on its own
     say(child, "done", "Slow squeeze build-ups: ✅ 3 reps")
+    child.expect_exact("round 1/2 · step 3/8")  # the rest ran out: glute bridges are next
     say(child, "/quit")
     finish(child)
     assert logged_sets(chat_db) == [
@@ -123,15 +126,18 @@ def test_onboarding_and_a_fast_warmup_are_logged_and_kept(tmp_path: Path, chat_d
     assert "sendMessage" in log  # DEBUG really logged the requests, to the file
     assert DEFAULT_TOKEN not in log and DEFAULT_TOKEN.split(":", 1)[1] not in log
 
-    # Running chat again continues the same user's history; Ctrl-D leaves.
-    back = texts.WELCOME_BACK["training"].format(name="Robin")  # greeted as a returning member
+    # Running chat again shows the last messages, the step with live buttons last; Ctrl-D leaves.
+    back = texts.WELCOME_BACK_ABOVE["training"].format(name="Robin")  # a returning member
     again = spawn_chat(
         tmp_path, chat_db, "--fast", "--name", "Robin", "--user-id", "4242", greeting=back
     )
-    say(again, "/warmup", "You have a warm-up in progress", "Resume")
+    shown = transcript(again)
+    assert shown.index(texts.EARLIER) < shown.index("you › /warmup") < shown.index("step 3/8")
+    say(again, "done", "Glute bridge: ✅ 10 reps")  # the kept step's buttons still work
     again.sendcontrol("d")
     finish(again)
-    assert len(logged_sets(chat_db)) == 2
+    assert len(logged_sets(chat_db)) == 3
+    assert (tmp_path / "data" / "chat-history-4242.json").exists()
 
 
 def test_garbage_out_of_range_and_empty_lines_get_a_friendly_line(
@@ -356,3 +362,35 @@ def test_the_next_chat_starts_its_clock_where_the_last_one_stopped(tmp_path: Pat
     assert console_clock(False, now - timedelta(hours=1), now) is system_clock
     path.write_text("not a time", encoding="utf-8")
     assert load_instant(path) is None
+
+
+def test_the_chat_history_is_kept_and_restored_under_its_own_ids(tmp_path: Path) -> None:
+    path = history_path(tmp_path / "data", 7)
+    assert load_history(path, 7) == []
+    keyboard = {"inline_keyboard": [[{"text": "✅ Done", "callback_data": "ws:1:0:d"}]]}
+    messages = [
+        FakeMessage(7, 100 + i, i % 2 == 0, 0, text=f"message {i}", file_bytes=b"x")
+        for i in range(KEEP + 5)
+    ]
+    messages[-1].reply_markup = keyboard
+    save_history(path, messages)
+    kept = load_history(path, 7)
+    assert [m.message_id for m in kept] == [m.message_id for m in messages[-KEEP:]]
+    assert kept[-1].reply_markup == keyboard and kept[-1].file_bytes is None
+    assert load_history(path, 8) == []  # another chat's history is never shown
+    fake = FakeTelegram()
+    fake.restore(7, kept)
+    assert fake.last_keyboard_message(7).message_id == messages[-1].message_id
+    for broken in ("{", '{"messages": [{"chat_id": 7}]}', '{"messages": [{"evil": 1}]}', "[]"):
+        path.write_text(broken, encoding="utf-8")
+        assert load_history(path, 7) == []
+
+
+async def test_a_restored_chat_numbers_new_messages_after_the_kept_ones() -> None:
+    fake = FakeTelegram()
+    user = fake.user(7)
+    fake.restore(7, [FakeMessage(7, 500, True, 0, text="kept")])
+    await user.send("/start")
+    assert [m.message_id for m in fake.chat(7)] == [500, 501]
+    with pytest.raises(ValueError, match="only an empty chat"):
+        fake.restore(7, [])

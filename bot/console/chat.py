@@ -27,7 +27,8 @@ from bot.clock import Clock
 from bot.coaching.catalogue import CatalogueError
 from bot.config import DEFAULT_API_BASE_URL, ConfigError, Settings
 from bot.console import texts
-from bot.console.render import note_line, render_message, save_file
+from bot.console.history import history_path, load_history, save_history
+from bot.console.render import note_line, render_message, save_file, user_line
 from bot.console.screen import Screen, is_terminal
 from bot.console.taps import Hint, Quit, Send, Tap, resolve
 from bot.console.terminal import InputSource, LineEditor, PipeReader
@@ -95,6 +96,9 @@ class ChatConsole:
             clock=self.clock,
         )
         self.user = self.fake.user(options.user_id, first_name=options.name)
+        self.history_path = history_path(CLOCK_PATH.parent, options.user_id)
+        self.fake.restore(self.user.chat_id, load_history(self.history_path, self.user.chat_id))
+        self._replayed = False
         self.fake.on_update = self._deliver
         self.fake.on_change = self._redraw_soon
         self.stdin = stdin
@@ -102,13 +106,14 @@ class ChatConsole:
         self.lines: asyncio.Queue[str | None] = asyncio.Queue()
         self._shown: dict[int, list[str]] = {}
         self._saved: dict[int, Path] = {}
-        self._seen_version = 0
+        self._seen_version = self.fake.version  # kept messages are drawn by _replay
         self._redraw_pending = False
 
     async def run(self) -> None:
         """Start the app, chat until /quit or end of input, then stop the app cleanly."""
         app = self.app
         await app.initialize()
+        self._replayed = self._replay()  # before any job can edit a kept message
         try:
             assert app.post_init is not None
             await app.post_init(app)  # run_polling would call it; we do not poll
@@ -125,12 +130,13 @@ class ChatConsole:
             assert app.post_shutdown is not None
             await app.post_shutdown(app)
             save_instant(CLOCK_PATH, self.clock())
+            save_history(self.history_path, self.fake.history(self.user.chat_id))
             self.screen.close()
 
     async def _converse(self) -> None:
         """Show the banner, then handle typed lines; the chat redraws as the fake changes."""
         where = await returning(self.app.bot_data, self.user.user_id)
-        self.screen.show([note_line(line) for line in self._banner(where)])
+        self.screen.show([note_line(line) for line in self._banner(where, self._replayed)])
         source = self._input_source()
         source.start()
         try:
@@ -145,7 +151,19 @@ class ChatConsole:
         self.fake.on_change = None
         self.screen.show([note_line(texts.BYE)])
 
-    def _banner(self, where: str) -> list[str]:
+    def _replay(self) -> bool:
+        """Show the messages kept from the last chat, as Telegram would; True if there were any."""
+        earlier = [m for m in self.fake.history(self.user.chat_id) if not m.deleted]
+        if earlier:
+            self.screen.show([note_line(texts.EARLIER)])
+        for message in earlier:
+            if message.from_bot:
+                self._draw(message)
+            elif message.text:
+                self.screen.show([user_line(message.text)])
+        return bool(earlier)
+
+    def _banner(self, where: str, replayed: bool = False) -> list[str]:
         """Return the opening lines: who you are, where data lives, how to type, what next."""
         url = make_url(self.settings.async_database_url()).render_as_string(hide_password=True)
         first, usage = texts.BANNER
@@ -153,7 +171,8 @@ class ChatConsole:
         lines.append(usage)
         if self.options.fast:
             lines.append(texts.FAST)
-        return [*lines, texts.WELCOME_BACK[where].format(name=self.options.name)]
+        greeting = texts.WELCOME_BACK_ABOVE.get(where) if replayed else None
+        return [*lines, (greeting or texts.WELCOME_BACK[where]).format(name=self.options.name)]
 
     def _input_source(self) -> InputSource:
         """Return a line editor on a terminal, or a line reader for piped input."""

@@ -21,6 +21,10 @@ WELCOME_BACK = {
     "training": "Welcome back, {name}! Your warm-up is still going: type /warmup, then resume.",
     "member": "Welcome back, {name}! Type /warmup to train, or /plan to see your plan.",
 }
+WELCOME_BACK_ABOVE = {  # when the last messages are shown again above the greeting
+    "training": "Welcome back, {name}! Your warm-up is still going: its buttons above still work.",
+}
+EARLIER = "Earlier in this chat:"
 BYE = "Bye! Everything is saved; run `bandcoach chat` again to carry on."
 INTERRUPTED = "Interrupted. Everything logged so far is saved."
 

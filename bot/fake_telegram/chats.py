@@ -217,6 +217,15 @@ class ChatStore:
         )
         return {"photo": sizes}
 
+    def restore(self, chat_id: int, messages: list[FakeMessage]) -> None:
+        """Put back the saved messages of a chat under their own ids (a console chat resumed)."""
+        history = self._history.setdefault(chat_id, [])
+        if history:
+            raise ValueError("only an empty chat can be restored")
+        for message in messages:
+            history.append(copy.deepcopy(message))
+            self._touch(history[-1])
+
     # ------------------------------------------------------------------ internals
 
     def _serial(self) -> int:
@@ -229,7 +238,7 @@ class ChatStore:
         history = self._history.setdefault(chat_id, [])
         msg = FakeMessage(
             chat_id=chat_id,
-            message_id=self.first_message_id + len(history),
+            message_id=history[-1].message_id + 1 if history else self.first_message_id,
             from_bot=from_bot,
             date=int(self.clock()),
             **fields,
