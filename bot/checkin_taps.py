@@ -18,7 +18,7 @@ from bot.coaching import checkin_texts as ct
 from bot.coaching import texts
 from bot.coaching.checkin import AREAS_DONE, NO_NOTE, PAIN, SIDE, Tap, parse_note, parse_tap
 from bot.coaching.reminder_texts import local_date
-from bot.coaching.screen import Chat, Reply, Screen
+from bot.coaching.screen import Chat, LiveRef, Reply, Screen
 from bot.coaching.states import Awaited
 from bot.context import BotData
 from bot.delivery import Lane
@@ -78,7 +78,7 @@ async def _keep(
     session_id: int,
     screen: Screen,
     changes: Screen | None = None,
-) -> tuple[int, ...]:
+) -> tuple[LiveRef, ...]:
     """Write the check-in's live messages: the tapped one, and a new message of changes."""
     now = deps.clock()
     ids = [
@@ -118,7 +118,7 @@ async def _save(deps: BotData, chat: Chat, tap: Tap, head: str) -> Reply:
     confirm = f"{ct.saved(tap.pain, tap.areas, tap.side)}\n\n{ct.NOTE_PROMPT}"
     edit = Screen(ct.with_head(head, confirm), kb.note_keyboard(tap.session_id))
 
-    async def show(session: AsyncSession, saved: checkins.Saved) -> tuple[int, ...]:
+    async def show(session: AsyncSession, saved: checkins.Saved) -> tuple[LiveRef, ...]:
         return await _keep(session, deps, chat, tap.session_id, edit, _changes(saved, now))
 
     saved = await checkins.save_answer(
@@ -148,7 +148,7 @@ async def on_tap(deps: BotData, chat: Chat, data: str, shown: str) -> Reply:
         return await _save(deps, chat, tap, head)
     now = deps.clock()
     screen = kb.next_question(tap, head)
-    written: tuple[int, ...] | None = None
+    written: tuple[LiveRef, ...] | None = None
     if tap.kind in (PAIN, AREAS_DONE):
         # Store the answers so far at once: a pain of 8 must count even if nothing follows.
         saved = await checkins.save_answer(

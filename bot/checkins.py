@@ -28,6 +28,7 @@ from bot.coaching.progression import (
     next_prescription,
     prescription_from_json,
 )
+from bot.coaching.screen import LiveRef
 from bot.coaching.session import Plan
 from bot.coaching.states import Awaited, Awaiting
 from storage import progress as store
@@ -70,14 +71,14 @@ class Saved:
     reminder: datetime | None = None
     timezone: str = "UTC"
     again: bool = False  # a complete answer was already stored and this one replaced it
-    shown: tuple[int, ...] | None = None  # live messages written with the answer
+    shown: tuple[LiveRef, ...] | None = None  # live messages written with the answer
     morning: datetime | None = None  # when the next-morning question is due, if it is asked
 
 
 # Writes the screens that show a saved answer, in the transaction that saved it.
-ShowSaved = Callable[[AsyncSession, Saved], Awaitable[tuple[int, ...]]]
+ShowSaved = Callable[[AsyncSession, Saved], Awaitable[tuple[LiveRef, ...]]]
 # Writes the screen that shows the note was skipped, in the same transaction.
-ShowNote = Callable[[AsyncSession], Awaitable[tuple[int, ...]]]
+ShowNote = Callable[[AsyncSession], Awaitable[tuple[LiveRef, ...]]]
 
 
 def stored_answer(row: PainCheckin) -> CheckIn:
@@ -202,7 +203,7 @@ async def save_note(db: Database, user_id: int, awaited: Awaited, note: str, now
 
 async def skip_note(
     db: Database, user_id: int, session_id: int, show: ShowNote
-) -> tuple[int, ...] | None:
+) -> tuple[LiveRef, ...] | None:
     """Stop waiting for a note about the member's session and show it; None if not theirs."""
     async with db.write() as session:
         row = await session_store.get_session(session, session_id)

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.coaching import session_texts as t
 from bot.coaching.checkin import followup_due
 from bot.coaching.guards import Refusal, SessionFacts, refusal_for
-from bot.coaching.screen import Button, Chat, Reply, Screen
+from bot.coaching.screen import Button, Chat, LiveRef, Reply, Screen
 from bot.coaching.session import (
     ACTIVE,
     COMPLETED,
@@ -59,7 +59,7 @@ REFUSALS: dict[Refusal, str] = {
 }
 
 
-Shown = tuple[int, ...]  # the live messages a change wrote, for delivery to push
+Shown = tuple[LiveRef, ...]  # the live messages a change wrote, for delivery to push
 
 
 def live_key(session_id: int) -> str:
@@ -94,12 +94,12 @@ async def show(
 ) -> Shown:
     """Write what the session's live message shows now (its current state, or `screen`)."""
     shown = screen or session_screen(deps.catalogue, state_of(row), now)
-    live_id = await live.put(
+    written = await live.put(
         session, user_id=row.user_id, chat_id=chat_id, key=live_key(row.id),
         screen=shown.to_json(), lane=lane, now=now, message_id=message_id, adopt=adopt,
         new_message=new_message,
     )  # fmt: skip
-    return () if live_id is None else (live_id,)
+    return () if written is None else (written,)
 
 
 async def end_screen(

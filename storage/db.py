@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -37,6 +38,8 @@ class Database:
         self._reader = async_sessionmaker(self.engine, expire_on_commit=False)
         self.write_engine: AsyncEngine = self.engine.execution_options(**{_WRITE_OPTION: True})
         self._writer = async_sessionmaker(self.write_engine, expire_on_commit=False)
+        self._queue: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
+        self._writing: asyncio.Task[object] | None = None
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -46,9 +49,32 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
-        """Yield a session in a write transaction that commits on success, rolls back on error."""
-        async with self._writer() as session, session.begin():
-            yield session
+        """Yield a session in a write transaction that commits on success, rolls back on error.
+
+        On SQLite the process's writers queue on an asyncio lock, first come first served,
+        instead of sleeping in SQLite's busy handler (which retries on a timer, so a crowd of
+        writers waits far longer than the writes take). Other processes still meet the busy
+        timeout. A write nested in the same task keeps the old behaviour rather than deadlock.
+        """
+        task = asyncio.current_task()
+        if not self.is_sqlite or task is None or self._writing is task:
+            async with self._writer() as session, session.begin():
+                yield session
+            return
+        async with self._write_queue():
+            self._writing = task
+            try:
+                async with self._writer() as session, session.begin():
+                    yield session
+            finally:
+                self._writing = None
+
+    def _write_queue(self) -> asyncio.Lock:
+        """Return this event loop's write lock (a Database may outlive a loop, e.g. migrations)."""
+        loop = asyncio.get_running_loop()
+        if self._queue is None or self._queue[0] is not loop:
+            self._queue = (loop, asyncio.Lock())
+        return self._queue[1]
 
     async def dispose(self) -> None:
         """Close every pooled connection."""

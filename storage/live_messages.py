@@ -56,8 +56,8 @@ async def put(
     message_id: int | None = None,
     adopt: int | None = None,
     new_message: bool = False,
-) -> int | None:
-    """Set the screen a live message should show; return its id if anything is left to push.
+) -> Pending | None:
+    """Set the screen a live message should show; return it if anything is left to push.
 
     `message_id` puts the screen in that message (the one whose button was tapped). One
     Telegram message is kept by one row, and one key by one row: a row already shown there
@@ -89,7 +89,7 @@ async def put(
         row.message_id = None if new_message else message_id
         row.send_from, row.unsure_sends = row.version, 0
     await session.flush()
-    return row.id
+    return _pending(row)
 
 
 async def _claim_message(

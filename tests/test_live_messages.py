@@ -22,15 +22,20 @@ def screen(text: str) -> dict[str, Any]:
     return {"text": text, "buttons": []}
 
 
-async def put(db: Database, clock: ManualClock, text: str, **where: Any) -> int:
-    """Write a screen for member 1's live message and return its id."""
+async def write(db: Database, clock: ManualClock, text: str, **where: Any) -> live.Pending:
+    """Write a screen for member 1's live message and return the row as written."""
     async with db.write() as session:
-        row_id = await live.put(
+        written = await live.put(
             session, user_id=1, chat_id=1, key="ws1", screen=screen(text), lane=Lane.REPLY,
             now=clock(), **where,
         )  # fmt: skip
-    assert row_id is not None
-    return row_id
+    assert written is not None
+    return written
+
+
+async def put(db: Database, clock: ManualClock, text: str, **where: Any) -> int:
+    """Write a screen for member 1's live message and return its id."""
+    return (await write(db, clock, text, **where)).id
 
 
 async def stored(db: Database, row_id: int) -> LiveMessage:
@@ -119,16 +124,28 @@ async def test_a_429_holds_every_push_to_that_chat_until_retry_after(
     db: Database, clock: ManualClock, fake: FakeTelegram, bot: Bot
 ) -> None:
     pusher = Pusher(bot, db, clock, LaneLimiter(1000))
-    row_id = await put(db, clock, "rest 20 s", new_message=True)
-    await pusher.push(row_id)
+    await pusher.push(await write(db, clock, "rest 20 s", new_message=True))
     fake.flood("editMessageText", retry_after=30)
     for text in ("rest 15 s", "rest 10 s", "rest 5 s"):
-        await put(db, clock, text)
-        await pusher.push(row_id)
+        await pusher.push(await write(db, clock, text))
         clock.advance(5)
     assert len(fake.calls_to("editMessageText")) == 1  # the 429, and nothing during the wait
     clock.advance(15)
-    await put(db, clock, "next step")
-    await pusher.push(row_id)
+    await pusher.push(await write(db, clock, "next step"))
     assert fake.calls_to("editMessageText")[-1].ok
     assert fake.calls_to("editMessageText")[-1].params["text"] == "next step"
+
+
+@pytest.mark.usefixtures("member")
+async def test_a_late_push_of_an_older_screen_never_shows_it_again(
+    db: Database, clock: ManualClock, fake: FakeTelegram, bot: Bot
+) -> None:
+    pusher = Pusher(bot, db, clock, LaneLimiter(1000))
+    await pusher.push(await write(db, clock, "step 1", new_message=True))
+    older = await write(db, clock, "rest")  # tap A commits first…
+    await pusher.push(await write(db, clock, "step 2"))  # …tap B commits and pushes first
+    await pusher.push(older)  # A's push comes late: the row is read back, nothing is shown
+    edits = [c.params["text"] for c in fake.calls_to("editMessageText") if c.ok]
+    assert edits == ["step 2"]
+    row = await stored(db, older.id)
+    assert row.shown_version == row.version and row.due_at is None

@@ -8,9 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 MAX_CALLBACK_BYTES = 64
+
+
+class LiveRef(Protocol):
+    """A live message a service changed: its id (storage hands delivery its new screen too)."""
+
+    @property
+    def id(self) -> int:
+        """Return the live message's row id."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -79,7 +88,7 @@ class Reply:
     alert: bool = False
     edit: Screen | None = None
     send: tuple[Screen, ...] = ()
-    live: tuple[int, ...] = field(default=())
+    live: tuple[LiveRef, ...] = field(default=())
 
     @classmethod
     def text(cls, text: str, *buttons: Sequence[Button]) -> Reply:

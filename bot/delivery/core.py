@@ -23,7 +23,7 @@ from telegram import Bot, CallbackQuery, Update
 from telegram.error import TelegramError
 
 from bot.clock import Clock
-from bot.coaching.screen import Reply, Screen
+from bot.coaching.screen import LiveRef, Reply, Screen
 from bot.delivery.lanes import Lane, LaneLimiter
 from bot.delivery.pusher import MAX_FLOOD_WAIT, Pusher, backoff
 from bot.delivery.telegram import Kind, markup, show
@@ -130,18 +130,18 @@ class Delivery:
         sent = await self.bot.send_message(chat_id, screen.text, reply_markup=markup(screen))
         return sent.message_id
 
-    async def push(self, ids: Sequence[int]) -> None:
+    async def push(self, refs: Sequence[LiveRef]) -> None:
         """Bring these live messages up to date now (the converge job retries what fails)."""
-        results = await asyncio.gather(*(self.pusher.push(i) for i in ids), return_exceptions=True)
+        results = await asyncio.gather(*(self.pusher.push(r) for r in refs), return_exceptions=True)
         for result in results:
             if isinstance(result, Exception):  # the change committed: it is shown later
                 await self._failed(result)
                 break
 
-    def push_soon(self, ids: Sequence[int]) -> None:
+    def push_soon(self, refs: Sequence[LiveRef]) -> None:
         """Push these live messages in the background (jobs must not wait on Telegram)."""
-        if ids:
-            self._spawn(self.push(ids))
+        if refs:
+            self._spawn(self.push(refs))
 
     async def converge(self, *, startup: bool = False) -> int:
         """Push every live message whose retry is due (at start-up: all unconfirmed ones).
@@ -158,7 +158,7 @@ class Delivery:
             async with self.db.write() as session:
                 rows = await live.claim_due(session, now, BATCH, startup=startup)
             results = await asyncio.gather(
-                *(self.pusher.push(row.id) for row in rows), return_exceptions=True
+                *(self.pusher.push(row) for row in rows), return_exceptions=True
             )
             for result in results:
                 if isinstance(result, Exception):

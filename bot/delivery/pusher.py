@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -18,7 +19,7 @@ from datetime import datetime, timedelta
 from telegram import Bot
 
 from bot.clock import Clock
-from bot.coaching.screen import Screen
+from bot.coaching.screen import LiveRef, Screen
 from bot.delivery.lanes import Lane, LaneLimiter
 from bot.delivery.telegram import Kind, Result, show
 from storage import live_messages as live
@@ -32,6 +33,7 @@ logger = logging.getLogger(__name__)
 BACKOFF = (1.0, 2.0, 4.0)
 MAX_FLOOD_WAIT = 60.0
 ROUNDS = 3  # pushes in a row for one message while newer screens keep arriving
+KEEP_VERSIONS = 100_000  # rows whose newest version is remembered (about 10 MB at most)
 
 
 def backoff(attempts: int) -> float:
@@ -48,11 +50,24 @@ class Pusher:
         self.owner = uuid.uuid4().hex[:16]  # this process, when it claims a send
         self._flood_until: dict[int, datetime] = {}  # per chat, from Telegram's 429s
         self._locks: dict[int, asyncio.Lock] = {}
+        self._known: dict[int, live.Pending] = {}  # rows just written, newest version each
+        self._versions: OrderedDict[int, int] = OrderedDict()  # newest version seen per row
         self._users: dict[int, int] = {}
         self._dirty: set[int] = set()
 
-    async def push(self, row_id: int) -> None:
-        """Bring one live message up to date, unless a push already in flight will."""
+    async def push(self, ref: LiveRef) -> None:
+        """Bring one live message up to date, unless a push already in flight will.
+
+        A ref that is a row just written (`live.Pending`) saves reading it back; the newest such
+        row of a message is pushed, never one older than a version this process already had.
+        """
+        row_id = ref.id
+        if isinstance(ref, live.Pending) and ref.version > self._versions.get(row_id, 0):
+            self._versions[row_id] = ref.version  # a late, older row is read back instead
+            self._versions.move_to_end(row_id)
+            if len(self._versions) > KEEP_VERSIONS:
+                self._versions.popitem(last=False)
+            self._known[row_id] = ref
         self._dirty.add(row_id)
         lock = self._locks.setdefault(row_id, asyncio.Lock())
         self._users[row_id] = self._users.get(row_id, 0) + 1
@@ -62,14 +77,18 @@ class Pusher:
                     if row_id not in self._dirty:
                         break
                     self._dirty.discard(row_id)
-                    async with self.db.read() as session:
-                        rows = await live.pending(session, [row_id])
-                    if not rows or not await self._push(rows[0]):
+                    row = self._known.pop(row_id, None)
+                    if row is None:
+                        async with self.db.read() as session:
+                            rows = await live.pending(session, [row_id])
+                        row = rows[0] if rows else None
+                    if row is None or not await self._push(row):
                         break
         finally:
             self._users[row_id] -= 1
             if not self._users[row_id]:
                 del self._users[row_id], self._locks[row_id]
+                self._known.pop(row_id, None)
 
     async def _push(self, row: live.Pending) -> bool:
         """Send or edit one screen and record the outcome; True if Telegram shows it."""
