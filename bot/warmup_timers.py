@@ -56,8 +56,9 @@ async def _advance(deps: BotData, row: WorkoutSession, chat_id: int, now: dateti
     tick = countdown(timer.started_at(due), segments, now)
     stale = is_stale(due, now, clock_speed(deps.clock))
     if tick.finished and timer.kind == WORK and not stale:
-        return await log_set(deps, row, chat_id, now, actual=step.target, outcome=DONE,
-                             lane=Lane.TIMER) or ()  # fmt: skip
+        async with deps.db.write() as session:
+            return await log_set(session, deps, row, chat_id, now, actual=step.target,
+                                 outcome=DONE, lane=Lane.TIMER) or ()  # fmt: skip
     # After downtime there is no replay of missed ticks: the step shows at once.
     to_step = stale or tick.finished
     new_phase = STEP if to_step else Timer(timer.kind, tick.next_offset or 0).phase

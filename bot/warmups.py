@@ -56,6 +56,7 @@ REFUSALS: dict[Refusal, str] = {
     Refusal.ENDED: t.SESSION_ENDED,
     Refusal.DONE_ALREADY: t.STEP_DONE,
     Refusal.NOT_NOW: t.NOT_NOW,
+    Refusal.UNDONE_ALREADY: t.UNDONE_ALREADY,
 }
 
 
@@ -124,6 +125,7 @@ async def close(session: AsyncSession, row: WorkoutSession, status: str, now: da
 
 
 async def log_set(
+    session: AsyncSession,
     deps: BotData,
     row: WorkoutSession,
     chat_id: int,
@@ -137,45 +139,46 @@ async def log_set(
 ) -> Shown | None:
     """Log the set at the session's position and show what follows; None if it moved on.
 
-    `adopt` is the message tapped, taken up if the session lost track of its own.
+    Runs in the caller's write transaction. `adopt` is the message tapped, taken up if the
+    session lost track of its own.
     """
     plan = Plan.from_json(row.plan)
     step = plan.steps[row.position]
     nxt = after_set(plan, row.position, now)
-    async with deps.db.write() as session:
-        moved = await store.move(
-            session, row.id, position=row.position, phase=row.phase,
-            expected_due=row.timer_due_at, new_position=nxt.position, new_phase=nxt.phase,
-            timer_due_at=nxt.timer_due_at, now=now, status=COMPLETED if nxt.finished else None,
-            logged_at=now,
-        )  # fmt: skip
-        if not moved:
-            return None
-        await store.log_set(
-            session, session_id=row.id, position=step.position, round_no=step.round_no,
-            step_no=step.step_no, exercise_key=step.exercise, side=step.side, unit=step.unit,
-            target=step.target, actual=actual, outcome=outcome, band=step.band, now=now,
-        )  # fmt: skip
-        await store.clear_session_awaiting(session, row.user_id, row.id, row.position)
-        row.last_logged_at = now
-        if nxt.finished:
-            await followups.schedule_followup(session, row.user_id, row.id, followup_due(now), now)
-            row.position = nxt.position  # the summary's Undo takes back the end from there
-            screen = await end_screen(session, row, now, finished=True)
-            return await show(session, deps, row, chat_id, now, screen=screen, lane=lane,
-                                   new_message=new_message)  # fmt: skip
-        awaited = Awaited(Awaiting.SESSION, row.id).encode()
-        await repo.set_awaiting(session, row.user_id, awaited)
-        row.position, row.phase, row.timer_due_at = nxt.position, nxt.phase, nxt.timer_due_at
-        screen = session_screen(deps.catalogue, state_of(row), now)
-        if lane is not Lane.REPLY:  # no tap, so no toast: the screen says what was logged
-            logged = t.logged_line(step, outcome, actual)
-            screen = Screen(f"{screen.text}\n\n{logged}", screen.keyboard)
+    moved = await store.move(
+        session, row.id, position=row.position, phase=row.phase,
+        expected_due=row.timer_due_at, new_position=nxt.position, new_phase=nxt.phase,
+        timer_due_at=nxt.timer_due_at, now=now, status=COMPLETED if nxt.finished else None,
+        logged_at=now,
+    )  # fmt: skip
+    if not moved:
+        return None
+    await store.log_set(
+        session, session_id=row.id, position=step.position, round_no=step.round_no,
+        step_no=step.step_no, exercise_key=step.exercise, side=step.side, unit=step.unit,
+        target=step.target, actual=actual, outcome=outcome, band=step.band, now=now,
+    )  # fmt: skip
+    await store.clear_session_awaiting(session, row.user_id, row.id, row.position)
+    row.last_logged_at = now
+    if nxt.finished:
+        await followups.schedule_followup(session, row.user_id, row.id, followup_due(now), now)
+        row.position = nxt.position  # the summary's Undo takes back the end from there
+        screen = await end_screen(session, row, now, finished=True)
         return await show(session, deps, row, chat_id, now, screen=screen, lane=lane,
-                          new_message=new_message, adopt=adopt)  # fmt: skip
+                               new_message=new_message)  # fmt: skip
+    awaited = Awaited(Awaiting.SESSION, row.id).encode()
+    await repo.set_awaiting(session, row.user_id, awaited)
+    row.position, row.phase, row.timer_due_at = nxt.position, nxt.phase, nxt.timer_due_at
+    screen = session_screen(deps.catalogue, state_of(row), now)
+    if lane is not Lane.REPLY:  # no tap, so no toast: the screen says what was logged
+        logged = t.logged_line(step, outcome, actual)
+        screen = Screen(f"{screen.text}\n\n{logged}", screen.keyboard)
+    return await show(session, deps, row, chat_id, now, screen=screen, lane=lane,
+                      new_message=new_message, adopt=adopt)  # fmt: skip
 
 
 async def change_phase(
+    session: AsyncSession,
     deps: BotData,
     row: WorkoutSession,
     chat_id: int,
@@ -186,27 +189,29 @@ async def change_phase(
 ) -> Shown | None:
     """Move the session to a new phase at the same position; None if it had moved on."""
     now = deps.clock()
-    async with deps.db.write() as session:
-        if not await store.move(
-            session, row.id, position=row.position, phase=row.phase, new_phase=phase,
-            timer_due_at=due, now=now,
-        ):  # fmt: skip
-            return None
-        await repo.set_awaiting(session, row.user_id, awaited.encode())
-        row.phase, row.timer_due_at = phase, due
-        return await show(session, deps, row, chat_id, now, adopt=adopt)
+    if not await store.move(
+        session, row.id, position=row.position, phase=row.phase, new_phase=phase,
+        timer_due_at=due, now=now,
+    ):  # fmt: skip
+        return None
+    await repo.set_awaiting(session, row.user_id, awaited.encode())
+    row.phase, row.timer_due_at = phase, due
+    return await show(session, deps, row, chat_id, now, adopt=adopt)
 
 
 async def stop(
-    deps: BotData, row: WorkoutSession, chat_id: int, adopt: int | None = None
+    session: AsyncSession,
+    deps: BotData,
+    row: WorkoutSession,
+    chat_id: int,
+    adopt: int | None = None,
 ) -> Shown | None:
     """End the session early and show the summary; None if it had already ended."""
     now = deps.clock()
-    async with deps.db.write() as session:
-        if not await close(session, row, STOPPED, now):
-            return None
-        screen = await end_screen(session, row, now, finished=False)
-        return await show(session, deps, row, chat_id, now, screen=screen, adopt=adopt)
+    if not await close(session, row, STOPPED, now):
+        return None
+    screen = await end_screen(session, row, now, finished=False)
+    return await show(session, deps, row, chat_id, now, screen=screen, adopt=adopt)
 
 
 # ---------------------------------------------------------------- taps
@@ -222,49 +227,51 @@ def _logged(step: PlanStep, tap: Tap) -> tuple[int, str] | None:
     return None
 
 
-async def _apply(deps: BotData, row: WorkoutSession, chat: Chat, tap: Tap) -> Shown | None:
+async def _apply(
+    session: AsyncSession, deps: BotData, row: WorkoutSession, chat: Chat, tap: Tap
+) -> Shown | None:
     """Carry out a tap the guard table allowed; None if the session moved on meanwhile."""
     step, sid, now, at = step_of(row), row.id, deps.clock(), chat.chat_id
     in_session, adopt = Awaited(Awaiting.SESSION, sid), chat.message_id
     logged = _logged(step, tap)
     if logged is not None:
         actual, outcome = logged
-        return await log_set(deps, row, at, now, actual=actual, outcome=outcome, adopt=adopt)
+        return await log_set(session, deps, row, at, now, actual=actual, outcome=outcome,
+                             adopt=adopt)  # fmt: skip
+    phase, due, awaited = STEP, None, in_session
     if tap.action == "fewer":
-        counting = Awaited(Awaiting.COUNT, sid, row.position)
-        return await change_phase(deps, row, at, FEWER, None, counting, adopt)
-    if tap.action == "go":
+        phase, awaited = FEWER, Awaited(Awaiting.COUNT, sid, row.position)
+    elif tap.action == "go":
         tick, timer = start_timer(WORK, work_segments(step), now)
-        return await change_phase(deps, row, at, timer.phase, tick.next_due, in_session, adopt)
-    if tap.action in ("back", "skip_rest"):
-        return await change_phase(deps, row, at, STEP, None, in_session, adopt)
-    return await stop(deps, row, at, adopt)
+        phase, due = timer.phase, tick.next_due
+    elif tap.action not in ("back", "skip_rest"):
+        return await stop(session, deps, row, at, adopt)
+    return await change_phase(session, deps, row, at, phase, due, awaited, adopt)
 
 
-async def take_back(deps: BotData, row: WorkoutSession, chat: Chat) -> Reply:
+async def take_back(session: AsyncSession, deps: BotData, row: WorkoutSession, chat: Chat) -> Reply:
     """Undo the last set, or a Stop, within a minute; the session carries on from there."""
     now = deps.clock()
-    async with deps.db.write() as session:
-        await checkin_store.lock_user(session, row.user_id)  # a reopened session: the only one
-        checked_in = await checkin_store.get_checkin(session, row.id) is not None
-        kind = undo_kind(
-            status=row.status, position=row.position, last_logged_at=row.last_logged_at,
-            ended_at=row.ended_at, checked_in=checked_in, now=now,
-        )  # fmt: skip
-        if kind is None:
-            return Reply(answer=t.UNDO_TOO_LATE)
-        other = await store.active_session(session, row.user_id)
-        if other is not None and other.id != row.id:
-            return Reply(answer=t.UNDO_BUSY)
-        back_to = row.position - 1 if kind == UNDO_SET else row.position
-        if not await store.take_back(session, row.id, status=row.status, position=row.position,
-                                     new_position=back_to, now=now):  # fmt: skip
-            return Reply(answer=t.STEP_DONE)
-        await followups.cancel_followups(session, row.id)
-        await repo.set_awaiting(session, row.user_id, Awaited(Awaiting.SESSION, row.id).encode())
-        row.status, row.position, row.phase, row.timer_due_at = ACTIVE, back_to, STEP, None
-        row.last_logged_at = None
-        shown = await show(session, deps, row, chat.chat_id, now, adopt=chat.message_id)
+    await checkin_store.lock_user(session, row.user_id)  # a reopened session: the only one
+    checked_in = await checkin_store.get_checkin(session, row.id) is not None
+    kind = undo_kind(
+        status=row.status, position=row.position, last_logged_at=row.last_logged_at,
+        ended_at=row.ended_at, checked_in=checked_in, now=now,
+    )  # fmt: skip
+    if kind is None:
+        return Reply(answer=t.UNDO_TOO_LATE)
+    other = await store.active_session(session, row.user_id)
+    if other is not None and other.id != row.id:
+        return Reply(answer=t.UNDO_BUSY)
+    back_to = row.position - 1 if kind == UNDO_SET else row.position
+    if not await store.take_back(session, row.id, status=row.status, position=row.position,
+                                 new_position=back_to, now=now):  # fmt: skip
+        return Reply(answer=t.UNDONE_ALREADY)
+    await followups.cancel_followups(session, row.id)
+    await repo.set_awaiting(session, row.user_id, Awaited(Awaiting.SESSION, row.id).encode())
+    row.status, row.position, row.phase, row.timer_due_at = ACTIVE, back_to, STEP, None
+    row.last_logged_at = None
+    shown = await show(session, deps, row, chat.chat_id, now, adopt=chat.message_id)
     answer = t.undone_line(step_of(row)) if kind == UNDO_SET else t.UNDONE_STOP
     return Reply(answer=answer, live=shown)
 
@@ -274,15 +281,15 @@ async def on_tap(deps: BotData, chat: Chat, data: str) -> Reply:
     tap = parse_tap(data)
     if tap is None:
         return Reply(answer=t.BAD_BUTTON, alert=True)
-    async with deps.db.read() as session:
-        row = await store.get_session(session, tap.session_id)
-    refusal = refusal_for(_facts(row, chat.user_id), tap)
-    if refusal is not None or row is None:
-        return Reply(answer=REFUSALS[refusal or Refusal.UNKNOWN])
-    if tap.action == "undo":
-        return await take_back(deps, row, chat)
-    step = step_of(row)  # the guard passed, so the session is active at a real step
-    shown = await _apply(deps, row, chat, tap)
+    async with deps.db.write() as session:  # one transaction: read, check, change, show
+        row = await store.session_snapshot(session, tap.session_id)
+        refusal = refusal_for(_facts(row, chat.user_id), tap)
+        if refusal is not None or row is None:
+            return Reply(answer=REFUSALS[refusal or Refusal.UNKNOWN])
+        if tap.action == "undo":
+            return await take_back(session, deps, row, chat)
+        step = step_of(row)  # the guard passed, so the session is active at a real step
+        shown = await _apply(session, deps, row, chat, tap)
     if shown is None:  # another tap or process got there first
         return Reply(answer=t.STEP_DONE)
     logged = _logged(step, tap)
@@ -310,22 +317,22 @@ async def on_typed_count(deps: BotData, chat: Chat, awaited: Awaited, text: str)
     if count is None:
         return Reply.text(t.BAD_COUNT.format(text=text.strip()[:20]))
     sid = awaited.session_id
-    async with deps.db.read() as session:
-        row = await store.get_session(session, sid) if sid is not None else None
-    current = row is not None and row.user_id == chat.user_id and row.status == store.ACTIVE
-    if row is None or not current or row.position != awaited.position or row.phase != FEWER:
-        return Reply.text(t.STEP_DONE)
-    target = step_of(row).target
-    if count >= target:  # more than the target is logged only once confirmed
-        confirm = Button(
-            t.LOG_MORE.format(count=count), Tap(row.id, row.position, "count", count).encode()
-        )
-        text = t.MORE_THAN_TARGET.format(count=count, target=target, top=target - 1)
-        return Reply.text(text, [confirm])
-    outcome = outcome_for(count, target)
-    # The member typed below the step: the next screen goes below their message too.
-    shown = await log_set(deps, row, chat.chat_id, deps.clock(), actual=count, outcome=outcome,
-                          new_message=True)  # fmt: skip
+    async with deps.db.write() as session:
+        row = await store.session_snapshot(session, sid) if sid is not None else None
+        current = row is not None and row.user_id == chat.user_id and row.status == store.ACTIVE
+        if row is None or not current or row.position != awaited.position or row.phase != FEWER:
+            return Reply.text(t.STEP_DONE)
+        target = step_of(row).target
+        if count >= target:  # more than the target is logged only once confirmed
+            confirm = Button(
+                t.LOG_MORE.format(count=count), Tap(row.id, row.position, "count", count).encode()
+            )
+            text = t.MORE_THAN_TARGET.format(count=count, target=target, top=target - 1)
+            return Reply.text(text, [confirm])
+        outcome = outcome_for(count, target)
+        # The member typed below the step: the next screen goes below their message too.
+        shown = await log_set(session, deps, row, chat.chat_id, deps.clock(), actual=count,
+                              outcome=outcome, new_message=True)  # fmt: skip
     if shown is None:
         return Reply.text(t.STEP_DONE)
     return Reply(live=shown)

@@ -24,6 +24,14 @@ async def get_session(session: AsyncSession, session_id: int) -> WorkoutSession 
     return await session.get(WorkoutSession, session_id, populate_existing=True)
 
 
+async def session_snapshot(session: AsyncSession, session_id: int) -> WorkoutSession | None:
+    """Return a workout session by id, detached: changes go through conditional updates only."""
+    row = await get_session(session, session_id)
+    if row is not None:
+        session.expunge(row)  # its attributes follow the change locally, never flushed
+    return row
+
+
 async def active_session(session: AsyncSession, user_id: int) -> WorkoutSession | None:
     """Return the user's active workout session, if any (the newest, should there be several)."""
     result = await session.execute(

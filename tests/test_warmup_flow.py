@@ -458,7 +458,7 @@ async def test_undo_within_a_minute_takes_back_the_last_set_once_even_when_tappe
     clock.advance(30)
     await asyncio.gather(*(user.tap_data(undo, message_id=rest.message_id) for _ in "ab"))
     answers = sorted(str(q.text) for q in list(user.fake.callback_queries.values())[-2:])
-    assert answers == sorted([t.STEP_DONE, "↩ Undone: In-fronts / behinds, log it again"])
+    assert answers == sorted([t.UNDONE_ALREADY, "↩ Undone: In-fronts / behinds, log it again"])
     row = await current(app_db, user.user_id)
     assert await logged(app_db, row.id) == [] and (row.position, row.phase) == (0, "step")
     step = user.last_message()
@@ -590,6 +590,7 @@ async def test_forged_and_foreign_buttons_change_nothing(
         (f"ws:{row.id}:4:d", t.NOT_NOW),
         (f"ws:{row.id}:0:r", t.NOT_NOW),  # no rest is running
         (f"ws:{row.id}:0:n5", t.NOT_NOW),  # no number was asked for
+        (f"ws:{row.id}:3:u", t.UNDONE_ALREADY),  # an Undo past the step: nothing to take back
         ("wu:r:cartwheels", t.BAD_BUTTON),
         ("wu:n:upper:9", t.BAD_BUTTON),
         ("wu:b:upper:2:pink", t.BAD_BUTTON),

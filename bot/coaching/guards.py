@@ -17,6 +17,7 @@ class Refusal(StrEnum):
     ENDED = "ended"
     DONE_ALREADY = "done_already"  # a button of a step already logged
     NOT_NOW = "not_now"  # a later step's button, or an action the phase does not offer
+    UNDONE_ALREADY = "undone_already"  # Undo again: the session is already back before it
 
 
 def phase_kind(phase: str) -> str:
@@ -62,6 +63,8 @@ def refusal_for(facts: SessionFacts | None, tap: Tap) -> Refusal | None:
         return None if tap.position == facts.position else Refusal.ENDED
     if facts.status != SessionStatus.ACTIVE:
         return Refusal.ENDED
+    if tap.action == "undo" and tap.position > facts.position:
+        return Refusal.UNDONE_ALREADY
     if tap.position < facts.position:
         return Refusal.DONE_ALREADY
     if tap.position > facts.position or phase_kind(facts.phase) not in ALLOWED[tap.action]:

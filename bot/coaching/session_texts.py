@@ -32,6 +32,7 @@ PICK_BAND = "{routine} · {rounds} {rounds_word}. Pick the band you're using tod
 STARTING = "Let's go: {routine} · {rounds} {rounds_word} · {band} band. 💪"
 ALREADY_STARTED = "Your warm-up has already started ✓"
 UNDO_LABEL = "↩ Undo"
+UNDONE_ALREADY = "↩ Already undone ✓"
 UNDONE_STOP = "↩ Undone: back in your warm-up"
 UNDO_TOO_LATE = "Too late to undo: that was more than a minute ago."
 UNDO_BUSY = "You've started another warm-up meanwhile, so this one stays ended."
