@@ -8,13 +8,16 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Connection
+from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+
+from storage.sqlite_inline import inline_creator
 
 SQLITE_BUSY_TIMEOUT = 10.0  # seconds
 _WRITE_OPTION = "bandcoach_write"
@@ -30,11 +33,12 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": not self.is_sqlite}
-        if self.is_sqlite:
-            kwargs["connect_args"] = {"timeout": busy_timeout}
+        if self.is_sqlite:  # SQLite runs on the loop's thread; busy waits are asyncio sleeps
+            args, options = SQLiteDialect_aiosqlite().create_connect_args(make_url(url))
+            kwargs["async_creator"] = inline_creator(args, options, busy_timeout)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
-            _tune_sqlite(self.engine, busy_timeout)
+            _tune_sqlite(self.engine)
         self._reader = async_sessionmaker(self.engine, expire_on_commit=False)
         self.write_engine: AsyncEngine = self.engine.execution_options(**{_WRITE_OPTION: True})
         self._writer = async_sessionmaker(self.write_engine, expire_on_commit=False)
@@ -89,8 +93,8 @@ def upsert_insert(session: AsyncSession, table: Any) -> Any:
     return (postgresql if dialect == "postgresql" else sqlite).insert(table)
 
 
-def _tune_sqlite(engine: AsyncEngine, busy_timeout: float) -> None:
-    """Turn on WAL, a busy timeout and foreign keys, and make write transactions immediate."""
+def _tune_sqlite(engine: AsyncEngine) -> None:
+    """Turn on WAL and foreign keys, and make write transactions immediate."""
     sync_engine = engine.sync_engine
 
     @event.listens_for(sync_engine, "connect")
@@ -98,7 +102,7 @@ def _tune_sqlite(engine: AsyncEngine, busy_timeout: float) -> None:
         # Let SQLAlchemy's "begin" hook emit BEGIN itself instead of the driver's implicit one.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout={round(busy_timeout * 1000)}")
+        cursor.execute("PRAGMA busy_timeout=0")  # never sleep in C: the connection retries
         try:
             cursor.execute("PRAGMA journal_mode=WAL")  # kept in the file once it is set
         except Exception as exc:  # another connection is writing (e.g. migrating) right now

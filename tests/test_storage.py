@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from storage import repositories as repo
 from storage.db import Database
@@ -33,7 +34,47 @@ async def test_sqlite_is_tuned_for_concurrent_updates(sqlite_db: Database) -> No
     async with db.read() as session:
         assert (await session.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
         assert (await session.execute(text("PRAGMA foreign_keys"))).scalar() == 1
-        assert (await session.execute(text("PRAGMA busy_timeout"))).scalar() >= 5000
+        # SQLite never sleeps in C (that would stall the event loop): the connection waits.
+        assert (await session.execute(text("PRAGMA busy_timeout"))).scalar() == 0
+
+
+async def test_a_lock_held_by_another_process_is_waited_out_without_stalling_the_loop(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "held.sqlite3"
+    db = Database(f"sqlite+aiosqlite:///{path}", busy_timeout=2.0)
+    await upgrade(db)
+    other = sqlite3.connect(path, isolation_level=None)  # another process's connection
+    other.execute("BEGIN IMMEDIATE")
+    beats = 0
+
+    async def heartbeat() -> None:
+        nonlocal beats
+        while True:
+            beats += 1
+            await asyncio.sleep(0.01)
+
+    async def release_soon() -> None:
+        await asyncio.sleep(0.3)
+        other.execute("COMMIT")
+
+    beating = asyncio.create_task(heartbeat())
+    releasing = asyncio.create_task(release_soon())
+    await make_user(db)  # waits for the lock, then writes
+    await releasing
+    beating.cancel()
+    assert beats >= 10  # the loop kept running while the write waited
+    async with db.read() as session:
+        assert await repo.get_user(session, 1) is not None
+    other.execute("BEGIN IMMEDIATE")  # held for longer than the busy timeout
+    quick = Database(f"sqlite+aiosqlite:///{path}", busy_timeout=0.2)
+    with pytest.raises(OperationalError, match="locked"):
+        async with quick.write() as session:
+            await repo.set_awaiting(session, 1, None)
+    other.execute("ROLLBACK")
+    other.close()
+    await quick.dispose()
+    await db.dispose()
 
 
 async def test_sqlite_writes_begin_immediately(sqlite_db: Database) -> None:
