@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping, Sequence
 from functools import partial
 from typing import Any
 
@@ -96,7 +96,7 @@ class InlineConnection(aiosqlite.Connection):
 
 
 def inline_creator(
-    args: list[Any], kwargs: dict[str, Any], busy_timeout: float
+    args: Sequence[Any], kwargs: Mapping[str, Any], busy_timeout: float
 ) -> Callable[[], Any]:
     """Return SQLAlchemy's `async_creator` for inline connections with the dialect's arguments."""
     connect = partial(sqlite3.connect, *args, **{**kwargs, "timeout": 0})
