@@ -36,6 +36,7 @@ from storage.models import WorkoutSession
 logger = logging.getLogger(__name__)
 
 IDLE_SWEEP_EVERY = timedelta(minutes=1)
+TIMER_PAGE = 500  # timers read and advanced at a time; a pass goes on until none is due
 
 
 async def _advance(deps: BotData, row: WorkoutSession, chat_id: int, now: datetime) -> Shown:
@@ -101,16 +102,26 @@ class TimerRun:
 
 
 async def advance_timers(deps: BotData, now: datetime) -> TimerRun:
-    """Advance every session whose timer is due at `now`, each on its own."""
+    """Advance every session whose timer is due at `now`, each on its own, page by page.
+
+    There is no cap per tick: with thousands of live countdowns a capped pass would leave
+    rests late, and past the stale cutoff they would be skipped as if the bot had been down.
+    """
+    done: list[int] = []
+    results: list[Shown | BaseException] = []
     async with deps.timer_lock:
         await _sweep_idle(deps, now)
-        async with deps.db.read() as session:
-            due = await store.due_timers(session, now)
-        results = await asyncio.gather(
-            *(_advance(deps, row, chat, now) for row, chat in due), return_exceptions=True
-        )
+        while True:
+            async with deps.db.read() as session:
+                due = await store.due_timers(session, now, TIMER_PAGE, skip=done)
+            done.extend(row.id for row, _ in due)
+            results += await asyncio.gather(
+                *(_advance(deps, row, chat, now) for row, chat in due), return_exceptions=True
+            )
+            if len(due) < TIMER_PAGE:
+                break
     shown = tuple(i for r in results if not isinstance(r, BaseException) for i in r)
-    return TimerRun(len(due), shown, tuple(r for r in results if isinstance(r, BaseException)))
+    return TimerRun(len(done), shown, tuple(r for r in results if isinstance(r, BaseException)))
 
 
 async def fire_due_timers(deps: BotData, now: datetime) -> int:

@@ -238,7 +238,9 @@ async def _apply(
         actual, outcome = logged
         return await log_set(session, deps, row, at, now, actual=actual, outcome=outcome,
                              adopt=adopt)  # fmt: skip
-    phase, due, awaited = STEP, None, in_session
+    phase: str = STEP
+    due: datetime | None = None
+    awaited = in_session
     if tap.action == "fewer":
         phase, awaited = FEWER, Awaited(Awaiting.COUNT, sid, row.position)
     elif tap.action == "go":

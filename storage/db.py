@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -20,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
 from storage.sqlite_inline import inline_creator
 
 SQLITE_BUSY_TIMEOUT = 10.0  # seconds
+IDLE_PING_AFTER = 1.0  # seconds a PostgreSQL connection may sit in the pool unchecked
 _WRITE_OPTION = "bandcoach_write"
 
 
@@ -32,13 +35,15 @@ class Database:
         """Create the engine for an async SQLAlchemy URL (SQLite waits `busy_timeout` s)."""
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": not self.is_sqlite}
+        kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:  # SQLite runs on the loop's thread; busy waits are asyncio sleeps
             args, options = SQLiteDialect_aiosqlite().create_connect_args(make_url(url))
             kwargs["async_creator"] = inline_creator(args, options, busy_timeout)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             _tune_sqlite(self.engine)
+        else:
+            _ping_when_idle(self.engine)
         self._reader = async_sessionmaker(self.engine, expire_on_commit=False)
         self.write_engine: AsyncEngine = self.engine.execution_options(**{_WRITE_OPTION: True})
         self._writer = async_sessionmaker(self.write_engine, expire_on_commit=False)
@@ -120,3 +125,29 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             conn.exec_driver_sql("BEGIN")
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """Check a pooled connection before use only if it sat idle: no round trip under load.
+
+    SQLAlchemy's pool_pre_ping pings on every checkout, a round trip per transaction. A
+    connection used within IDLE_PING_AFTER seconds is trusted; an older one is pinged and
+    replaced if the server dropped it (a restart, an idle timeout). A server that goes away
+    between two quick transactions costs one failed transaction, after which SQLAlchemy
+    discards every pooled connection.
+    """
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_AFTER:
+            return  # new, or used a moment ago
+        try:
+            sync_engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # the pool reconnects, up to three times
+            raise DisconnectionError(str(exc)) from exc

@@ -7,6 +7,7 @@ unique (session_id, position) constraint is the last guard against logging a set
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -238,14 +239,21 @@ async def sets_of(session: AsyncSession, session_id: int) -> list[SessionSet]:
 
 
 async def due_timers(
-    session: AsyncSession, now: datetime, limit: int = 100
+    session: AsyncSession, now: datetime, limit: int = 100, skip: Collection[int] = ()
 ) -> list[tuple[WorkoutSession, int]]:
-    """Return active sessions whose timer is due, with their chat ids (uses the due index)."""
-    result = await session.execute(
+    """Return active sessions whose timer is due, with their chat ids (uses the due index).
+
+    `skip` leaves out sessions already handled in this pass (one that failed stays due).
+    """
+    query = (
         select(WorkoutSession, User.chat_id)
         .join(User, User.id == WorkoutSession.user_id)
         .where(WorkoutSession.timer_due_at <= now, WorkoutSession.status == ACTIVE)
-        .order_by(WorkoutSession.timer_due_at)
+    )
+    if skip:
+        query = query.where(WorkoutSession.id.not_in(skip))
+    result = await session.execute(
+        query.order_by(WorkoutSession.timer_due_at)
         .limit(limit)
         .execution_options(populate_existing=True)
     )

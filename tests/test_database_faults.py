@@ -11,12 +11,16 @@ from typing import Any
 
 import pytest
 from pgserver._commands import pg_ctl
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from bot.clock import ManualClock
 from bot.coaching import session_texts as t
 from bot.coaching import texts
 from bot.context import BandCoachApp
 from bot.fake_telegram import FakeTelegram, FakeUser
+from storage import db as storage_db
 from storage.db import Database
 from tests.conftest import HandlerErrors, running_app
 from tests.flows import begin, current, logged, rows_of
@@ -52,6 +56,38 @@ async def test_a_postgresql_restart_costs_one_apology_and_loses_nothing(
     [notice] = [m.text for m in fake.bot_messages(admin.chat_id)]  # one, in plain words
     assert notice.startswith("⚠️ Database problem in updates") and "Traceback" not in notice
     assert not re.search(r"SELECT|INSERT INTO|UPDATE \w+ SET|DELETE FROM", notice), notice
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_an_idle_connection_the_server_dropped_is_replaced_a_busy_one_fails_once(
+    database_url: str, pg_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = Database(database_url)
+    name = make_url(database_url).database
+
+    async def select_one() -> int:
+        async with db.read() as session:
+            return int((await session.execute(text("SELECT 1"))).scalar_one())
+
+    def drop_connections() -> None:
+        dropped = pg_server.psql(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            f"WHERE datname = '{name}' AND pid <> pg_backend_pid();"
+        )
+        assert " 1\n" in dropped, dropped  # the pooled connection, killed by the server
+
+    try:
+        monkeypatch.setattr(storage_db, "IDLE_PING_AFTER", 0.0)  # every checkout counts as idle
+        assert await select_one() == 1
+        drop_connections()
+        assert await select_one() == 1  # pinged, found dead, replaced: the caller never knew
+        monkeypatch.setattr(storage_db, "IDLE_PING_AFTER", 3600.0)  # used a moment ago
+        drop_connections()
+        with pytest.raises(DBAPIError):
+            await select_one()  # no ping under load: one transaction fails…
+        assert await select_one() == 1  # …and the pool has been renewed
+    finally:
+        await db.dispose()
 
 
 # Another process's write to the SQLite file: the 5 s (waited for) and 15 s (too long)

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from bot import warmup_timers
 from bot.clock import ManualClock
 from bot.coaching import checkin_texts as ct
 from bot.coaching import session_texts as t
@@ -161,6 +162,20 @@ async def test_every_routine_completes_and_logs_exactly_the_taps(
     assert "Warm-up complete!" in summary
     assert f"Sets done: {len(expected) - skipped} of {len(expected)}" in summary
     assert f"Skipped: {skipped}" in summary and "Band: green band" in summary
+
+
+async def test_one_pass_advances_every_due_timer_however_many(
+    fake: FakeTelegram, app: BandCoachApp, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(warmup_timers, "TIMER_PAGE", 2)  # five rests: three pages in one pass
+    members = [fake.user(100 + i, first_name=f"M{i}") for i in range(5)]
+    for member in members:
+        await begin(member, "upper", "✓ 2 rounds (suggested)")
+        await member.tap(t.DONE_LABEL)
+    clock.advance(25)  # every rest ended
+    assert await fire_due_timers(app.bot_data, clock()) == 5
+    for member in members:
+        assert "Pull-aparts" in member.last_message().text, member.user_id
 
 
 async def test_rest_counts_down_then_shows_the_next_step(

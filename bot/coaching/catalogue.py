@@ -360,7 +360,7 @@ def _parse_step(
         raise CatalogueError(f"{source}: routine '{routine}' step {index + 1} must be a table")
     check.unknown(data, _STEP_FIELDS)
     key = check.text(data, "exercise")
-    if key not in exercises:
+    if key is None or key not in exercises:
         raise check.fail("exercise", f"names an unknown exercise {key!r}")
     exercise = exercises[key]
     side = check.get(data, "side", None)

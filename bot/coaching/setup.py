@@ -159,8 +159,9 @@ def remembered_mask(routine: Routine, last_plan: Mapping[str, Any] | None) -> in
     assert choice is not None, routine.key
     steps = (last_plan or {}).get("steps")
     if isinstance(steps, list):
-        moves = list(dict.fromkeys(s.get("exercise") for s in steps if isinstance(s, dict)))
-        if all(isinstance(m, str) for m in moves) and choice.problem(moves) is None:
+        found = list(dict.fromkeys(s.get("exercise") for s in steps if isinstance(s, dict)))
+        moves = [m for m in found if isinstance(m, str)]
+        if len(moves) == len(found) and choice.problem(moves) is None:
             return mask_of(choice, moves)
     return mask_of(choice, choice.defaults)
 

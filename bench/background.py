@@ -1,0 +1,147 @@
+"""Background work at scale: one crowded reminder slot, and thousands of live countdowns.
+
+Fan-out: N onboarded members whose reminder is due at 07:00 (Monday, UTC); the bot's own
+dispatcher sends them with the lanes at their highest rate (1,000/s, far above what the CPU
+reaches), so the figure is what one process can dispatch. The fake counts every nudge:
+duplicates and misses are reported, not assumed.
+
+Timers: N members mid-rest, every rest ending at the same moment; one pass of the timer engine
+must move each to its next step. Lateness is how long after the due moment the last member's
+screen was written, and the pass must leave no timer behind (none skipped as stale).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import insert, select
+
+from bench.common import START, Figure, Report, database_url, running_bot
+from bench.updates import Bench, next_tap, onboard, press, start_superset
+from bot.clock import ManualClock
+from bot.reminders import dispatch_due
+from bot.warmup_timers import advance_timers
+from storage.db import Database
+from storage.models import ReminderSettings, User, WorkoutSession
+
+SEVEN = START.replace(hour=7)  # Monday 07:00 UTC: the slot everybody shares
+BATCH = 5_000
+
+
+async def members_due(db: Database, count: int) -> None:
+    """Insert `count` onboarded members, each with a reminder due at 07:00 today."""
+    for start in range(0, count, BATCH):
+        ids = range(start + 1, min(start + BATCH, count) + 1)
+        async with db.write() as session:
+            await session.execute(
+                insert(User),
+                [
+                    {"id": i, "chat_id": i, "first_name": f"m{i}", "timezone": "UTC",
+                     "goal": "back", "band": "green", "bands_owned": 2,
+                     "onboarded_at": START - timedelta(days=7)}
+                    for i in ids
+                ],
+            )  # fmt: skip
+            await session.execute(
+                insert(ReminderSettings), [{"user_id": i, "next_due_at": SEVEN} for i in ids]
+            )
+
+
+async def copies_in_rest(db: Database, count: int) -> None:
+    """Give `count` more members a copy of member 1's session, resting until the same moment."""
+    async with db.read() as session:
+        user = await session.get(User, 1)
+        row = await session.scalar(select(WorkoutSession).where(WorkoutSession.user_id == 1))
+    assert user is not None and row is not None
+    skip = {"id", "user_id"}
+    fields = {c.key: getattr(row, c.key) for c in WorkoutSession.__table__.columns}
+    person = {c.key: getattr(user, c.key) for c in User.__table__.columns}
+    for start in range(2, count + 2, BATCH):
+        ids = range(start, min(start + BATCH, count + 2))
+        async with db.write() as session:
+            await session.execute(
+                insert(User), [{**person, "id": i, "chat_id": i, "awaiting": None} for i in ids]
+            )
+            await session.execute(
+                insert(WorkoutSession),
+                [{**{k: v for k, v in fields.items() if k not in skip}, "user_id": i} for i in ids],
+            )
+
+
+async def fan_out(report: Report, backend: str, folder: Path, members: int) -> None:
+    """Dispatch one slot of `members` reminders; reminders/s, duplicates and misses."""
+    clock = ManualClock(SEVEN)
+    async with running_bot(database_url(backend, folder), clock=clock) as bot:
+        deps = bot.app.bot_data
+        await members_due(deps.db, members)
+        started = time.perf_counter()
+        sent = 0
+        while sent < members:  # the job may take a batch meanwhile: both count
+            stats = await dispatch_due(deps, clock())
+            sent += stats.sent
+            if not stats.claimed:
+                break
+        took = time.perf_counter() - started
+        bot.check()
+        nudges = Counter(int(c.params["chat_id"]) for c in bot.fake.calls_to("sendMessage") if c.ok)
+    duplicates = sum(n - 1 for n in nudges.values() if n > 1)
+    missed = members - len(nudges)
+    size = f"fan-out {members:,}"
+    report.add(
+        Figure(size, backend, "reminders/s", len(nudges) / took, "/s", target="≥ 3,000 at 100k"),
+        Figure(size, backend, "duplicates", duplicates, "", target="0"),
+        Figure(size, backend, "missed", missed, "", target="0"),
+    )
+
+
+async def in_rest(report: Report, backend: str, folder: Path, members: int) -> None:
+    """`members` rests end at once: the cost of the pass and the lateness of the last screen."""
+    clock = ManualClock(START)
+    async with running_bot(database_url(backend, folder), clock=clock) as bot:
+        deps = bot.app.bot_data
+        took: list[float] = []
+        user = bot.fake.user(1, first_name="m1")
+        await onboard(user, took)
+        await start_superset(user, took)
+        await press(user, next_tap(user), took)  # Done: a 20 s rest starts
+        await deps.delivery.settle()
+        await copies_in_rest(deps.db, members - 1)
+        clock.advance(25)  # every rest has ended
+        started = time.perf_counter()
+        run = await advance_timers(deps, clock())
+        pass_seconds = time.perf_counter() - started
+        async with deps.db.read() as session:
+            left = await session.scalar(
+                select(WorkoutSession.id).where(WorkoutSession.timer_due_at <= clock()).limit(1)
+            )
+        bot.check()
+    size = f"{members:,} timers"
+    report.add(
+        Figure(size, backend, "one pass (lateness of the last)", pass_seconds, "s",
+               target="≤ 1 s at 5,000"),
+        Figure(size, backend, "timers advanced", run.due, "", target=f"{members}"),
+        Figure(size, backend, "left behind", 0 if left is None else 1, "", target="0"),
+    )  # fmt: skip
+
+
+def benches(quick: bool) -> list[tuple[str, Bench]]:
+    """Return this module's benchmarks at the run's size."""
+    crowds = (300,) if quick else (1_000, 10_000)
+    rests = (50,) if quick else (1_000, 5_000)
+    found: list[tuple[str, Bench]] = []
+    for crowd in crowds:
+
+        async def one_slot(report: Report, backend: str, folder: Path, n: int = crowd) -> None:
+            await fan_out(report, backend, folder, n)
+
+        found.append((f"fan-out {crowd}", one_slot))
+    for count in rests:
+
+        async def timers(report: Report, backend: str, folder: Path, n: int = count) -> None:
+            await in_rest(report, backend, folder, n)
+
+        found.append((f"timers {count}", timers))
+    return found
