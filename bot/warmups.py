@@ -158,9 +158,9 @@ async def log_set(
         step_no=step.step_no, exercise_key=step.exercise, side=step.side, unit=step.unit,
         target=step.target, actual=actual, outcome=outcome, band=step.band, now=now,
     )  # fmt: skip
-    await store.clear_session_awaiting(session, row.user_id, row.id, row.position)
     row.last_logged_at = now
     if nxt.finished:
+        await store.clear_session_awaiting(session, row.user_id, row.id, row.position)
         await followups.schedule_followup(session, row.user_id, row.id, followup_due(now), now)
         row.position = nxt.position  # the summary's Undo takes back the end from there
         screen = await end_screen(session, row, now, finished=True)

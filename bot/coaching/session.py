@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -42,6 +43,12 @@ ABANDONED = SessionStatus.ABANDONED
 DONE = "done"
 FEWER_OUTCOME = "fewer"
 SKIPPED = "skipped"
+
+
+# A tap parses its session's plan in several places; the same stored dict maps to one Plan.
+# Entries hold the dict itself, so its id cannot be reused while the entry lives.
+PARSED_PLANS = 256
+_PARSED: OrderedDict[int, tuple[Mapping[str, Any], Plan]] = OrderedDict()
 
 
 @dataclass(frozen=True)
@@ -91,14 +98,22 @@ class Plan:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Plan:
-        """Rebuild a plan stored by to_json."""
-        return cls(
+        """Rebuild a plan stored by to_json (the same stored object is parsed only once)."""
+        hit = _PARSED.get(id(data))
+        if hit is not None and hit[0] is data:  # the very object, kept alive by the entry
+            _PARSED.move_to_end(id(data))
+            return hit[1]
+        plan = cls(
             routine=str(data["routine"]),
             routine_name=str(data["routine_name"]),
             rounds=int(data["rounds"]),
             band=data.get("band"),
             steps=tuple(PlanStep(**s) for s in data["steps"]),
         )
+        _PARSED[id(data)] = (data, plan)
+        if len(_PARSED) > PARSED_PLANS:
+            _PARSED.popitem(last=False)
+        return plan
 
     def step(self, position: int) -> PlanStep | None:
         """Return the step at a position, or None past the end."""
