@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.sql import Executable
 
 from storage.sqlite_inline import inline_creator
 
@@ -88,6 +89,16 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+
+
+async def run(session: AsyncSession, statement: Executable, params: Mapping[str, Any]) -> Any:
+    """Execute a prebuilt Core statement in the session's transaction, past the ORM layer.
+
+    The hot paths (a tap, a timer, a confirmed push) build each statement once with bind
+    parameters: building and caching an expression per call cost more than running it.
+    """
+    connection = await session.connection()
+    return await connection.execute(statement, dict(params))
 
 
 def upsert_insert(session: AsyncSession, table: Any) -> Any:

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, or_, select, update
+from sqlalchemy import and_, bindparam, case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import BindParameter
 
-from storage.db import upsert_insert
+from storage.db import run, upsert_insert
 from storage.models import LiveMessage
 
 # The process that wrote a screen pushes it at once; others wait this long before taking over
@@ -202,6 +203,29 @@ async def claim_send(
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+_VERSION: BindParameter[int] = bindparam("b_version", type_=LiveMessage.version.type)
+_CURRENT = LiveMessage.send_from <= _VERSION  # the push was for the row's current message
+_CONFIRM = (
+    update(LiveMessage)
+    .where(LiveMessage.id == bindparam("b_id"), LiveMessage.shown_version < _VERSION)
+    .values(
+        shown_version=_VERSION,
+        message_id=case(
+            (_CURRENT, bindparam("b_message", type_=LiveMessage.message_id.type)),
+            else_=LiveMessage.message_id,
+        ),
+        due_at=case(
+            (LiveMessage.version == _VERSION, None),
+            else_=bindparam("b_now", type_=LiveMessage.due_at.type),
+        ),
+        attempts=0,
+        unsure_sends=case((_CURRENT, 0), else_=LiveMessage.unsure_sends),
+        owner=None,
+        claimed_until=None,
+    )
+)
+
+
 async def confirm(
     session: AsyncSession, row_id: int, version: int, message_id: int, now: datetime
 ) -> None:
@@ -211,23 +235,9 @@ async def confirm(
     version was confirmed first (two pushes crossed), the older one landed last: the row is
     pushed again so the newest screen ends up on top.
     """
-    newest = LiveMessage.version == version
-    current = LiveMessage.send_from <= version  # the push was for the row's current message
-    result = await session.execute(
-        update(LiveMessage)
-        .where(LiveMessage.id == row_id, LiveMessage.shown_version < version)
-        .values(
-            shown_version=version,
-            message_id=case((current, message_id), else_=LiveMessage.message_id),
-            due_at=case((newest, None), else_=now),
-            attempts=0,
-            unsure_sends=case((current, 0), else_=LiveMessage.unsure_sends),
-            owner=None,
-            claimed_until=None,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if not result.rowcount:  # type: ignore[attr-defined]
+    params = {"b_id": row_id, "b_version": version, "b_message": message_id, "b_now": now}
+    result = await run(session, _CONFIRM, params)
+    if not result.rowcount:
         await session.execute(
             update(LiveMessage)
             .where(LiveMessage.id == row_id, LiveMessage.shown_version > version)

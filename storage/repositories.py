@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import upsert_insert
+from storage.db import run, upsert_insert
 from storage.models import ReminderSettings, User
 from storage.types import utcnow
 
@@ -73,14 +73,16 @@ async def advance_onboarding(
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
+_SET_AWAITING = (
+    update(User)
+    .where(User.id == bindparam("b_id"))
+    .values(awaiting=bindparam("b_awaiting"))  # updated_at: the column's onupdate
+)
+
+
 async def set_awaiting(session: AsyncSession, user_id: int, awaiting: str | None) -> None:
     """Store what typed input the bot waits for from this user (None: nothing)."""
-    await session.execute(
-        update(User)
-        .where(User.id == user_id)
-        .values(awaiting=awaiting)
-        .execution_options(synchronize_session=False)
-    )
+    await run(session, _SET_AWAITING, {"b_id": user_id, "b_awaiting": awaiting})
 
 
 async def set_squats(session: AsyncSession, user_id: int, ok: bool, now: datetime) -> None:

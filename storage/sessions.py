@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Update, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.coaching.states import Awaited, Awaiting, Phase, SessionStatus
+from storage.db import run
 from storage.models import SessionSet, User, WorkoutSession
 
 ACTIVE = SessionStatus.ACTIVE
@@ -120,31 +122,43 @@ async def move(
     With `expected_due` the move only happens if that timer is still the one pending, which is
     how a due timer is claimed by exactly one process.
     """
+    params: dict[str, Any] = {
+        "b_id": session_id, "b_active": ACTIVE, "b_position": position, "b_phase": phase,
+        "b_due": expected_due, "b_new_position": position if new_position is None else new_position,
+        "b_new_phase": phase if new_phase is None else new_phase,
+        "b_timer": None if status is not None else timer_due_at, "b_now": now,
+        "b_status": status, "b_logged": logged_at,
+    }  # fmt: skip
+    statement = _move(expected_due is not None, status is not None, logged_at is not None)
+    result = await run(session, statement, params)
+    return result.rowcount == 1  # type: ignore[no-any-return]
+
+
+@cache
+def _move(timed: bool, ends: bool, logs: bool) -> Update:
+    """Return the conditional UPDATE of `move` for one combination of its options."""
     conditions = [
-        WorkoutSession.id == session_id,
-        WorkoutSession.status == ACTIVE,
-        WorkoutSession.position == position,
-        WorkoutSession.phase == phase,
+        WorkoutSession.id == bindparam("b_id"),
+        WorkoutSession.status == bindparam("b_active"),
+        WorkoutSession.position == bindparam("b_position"),
+        WorkoutSession.phase == bindparam("b_phase"),
     ]
-    if expected_due is not None:
-        conditions.append(WorkoutSession.timer_due_at == expected_due)
+    if timed:
+        conditions.append(WorkoutSession.timer_due_at == bindparam("b_due"))
     values: dict[str, Any] = {
-        "position": position if new_position is None else new_position,
-        "phase": phase if new_phase is None else new_phase,
-        "timer_due_at": timer_due_at,
-        "updated_at": now,
+        "position": bindparam("b_new_position"),
+        "phase": bindparam("b_new_phase"),
+        "timer_due_at": bindparam("b_timer"),
+        "updated_at": bindparam("b_now"),
     }
-    if status is not None:
-        values.update(status=status, ended_at=now, timer_due_at=None)
-    if logged_at is not None:
-        values["last_logged_at"] = logged_at
-    result = await session.execute(
-        update(WorkoutSession)
-        .where(*conditions)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    if ends:
+        values.update(status=bindparam("b_status"), ended_at=bindparam("b_now"))
+    if logs:
+        values["last_logged_at"] = bindparam("b_logged")
+    return update(WorkoutSession).where(*conditions).values(**values)
+
+
+_INSERT_SET = insert(SessionSet)  # every column bound by name at execution
 
 
 async def log_set(
@@ -162,25 +176,13 @@ async def log_set(
     outcome: str,
     band: str | None,
     now: datetime,
-) -> SessionSet:
+) -> None:
     """Insert the set for a plan position (call only after winning the conditional move)."""
-    row = SessionSet(
-        session_id=session_id,
-        position=position,
-        round_no=round_no,
-        step_no=step_no,
-        exercise_key=exercise_key,
-        side=side,
-        unit=unit,
-        target=target,
-        actual=actual,
-        outcome=outcome,
-        band=band,
-        logged_at=now,
-    )
-    session.add(row)
-    await session.flush()
-    return row
+    values = {"session_id": session_id, "position": position, "round_no": round_no,
+              "step_no": step_no, "exercise_key": exercise_key, "side": side, "unit": unit,
+              "target": target, "actual": actual, "outcome": outcome, "band": band,
+              "logged_at": now}  # fmt: skip
+    await run(session, _INSERT_SET, values)
 
 
 async def take_back(
