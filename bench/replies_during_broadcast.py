@@ -45,7 +45,7 @@ FAKE_TOKEN = "123456789:AAFakeTokenForTestsOnly_abcdefghijk"
 START = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 CAT = load_catalogue()
 GREEN = "✓ 🟢 Green (my band)"
-SUGGESTED_2 = "✓ 2 (suggested)"
+SUGGESTED_2 = "✓ 2 rounds (suggested)"
 COMPLETE = "Warm-up complete!"
 BROADCASTS = 300
 BROADCAST_CHAT_BASE = 1_000_000
@@ -97,6 +97,7 @@ async def onboard(user: FakeUser) -> None:
     await user.send("/start")
     await user.tap("Ease low-back discomfort")
     await user.tap("Green")
+    await user.tap("✅ Save my bands")
     await user.tap("No reminders for now")
     await user.tap("UTC")
 
@@ -262,7 +263,7 @@ async def start_session(user: FakeUser, routine: str) -> None:
     """Open /warmup and start a routine on the green band with 4 rounds."""
     await user.send("/warmup")
     await user.tap(CAT.routine(routine).name)
-    await user.tap("4")
+    await user.tap("4 rounds")
     await user.tap(GREEN)
 
 
