@@ -84,24 +84,40 @@ async def put(
     settled = row.due_at is not None or row.shown_version == row.version
     if not moved and row.version > 0 and row.screen == screen and settled:
         return None  # already shown, or already on its way
-    row.screen, row.version, row.lane = screen, row.version + 1, lane
-    row.due_at, row.attempts, row.updated_at = now + LEASE, 0, now
+    version = row.version + 1
+    shown_in = row.message_id
+    send_from, unsure = row.send_from, row.unsure_sends
     if moved:  # pushes of earlier versions must not pull the row back where it was
-        row.message_id = None if new_message else message_id
-        row.send_from, row.unsure_sends = row.version, 0
-    await session.flush()
-    return _pending(row)
+        shown_in = None if new_message else message_id
+        send_from, unsure = version, 0
+    await run(session, _PUT, {
+        "b_id": row.id, "b_screen": screen, "b_version": version, "b_lane": lane,
+        "b_due": now + LEASE, "b_now": now, "b_message": shown_in, "b_send_from": send_from,
+        "b_unsure": unsure,
+    })  # fmt: skip
+    return Pending(row.id, row.user_id, chat_id, shown_in, dict(screen), version, lane, 0, unsure)
 
 
 async def _claim_message(
     session: AsyncSession, chat_id: int, key: str, message_id: int | None, adopt: int | None
-) -> LiveMessage | None:
+) -> Any:
     """Return this key's row, locked, after taking its message from any other row showing it."""
     keyed = await _locked(session, chat_id, key)
     if message_id is None and (keyed is None or keyed.message_id is None):
         message_id = adopt
     if message_id is None or (keyed is not None and keyed.message_id == message_id):
         return keyed
+    return await _take_message(session, chat_id, key, message_id)
+
+
+async def _take_message(session: AsyncSession, chat_id: int, key: str, message_id: int) -> Any:
+    """Give a Telegram message to this key's row: re-key the row showing it, drop the others."""
+    keyed = await session.scalar(
+        select(LiveMessage)
+        .where(LiveMessage.chat_id == chat_id, LiveMessage.key == key)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     result = await session.execute(
         select(LiveMessage)
         .where(LiveMessage.chat_id == chat_id, LiveMessage.message_id == message_id)
@@ -115,18 +131,31 @@ async def _claim_message(
     for other in others:  # the message is overwritten by this key's screen from now on
         await session.delete(other)
     await session.flush()
-    return keyed
+    return await _locked(session, chat_id, key) if keyed is not None else None
 
 
-async def _locked(session: AsyncSession, chat_id: int, key: str) -> LiveMessage | None:
-    """Return a live message by chat and key, locked for update."""
-    result = await session.execute(
-        select(LiveMessage)
-        .where(LiveMessage.chat_id == chat_id, LiveMessage.key == key)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+async def _locked(session: AsyncSession, chat_id: int, key: str) -> Any:
+    """Return a live message's columns by chat and key, locked for update (None if none)."""
+    result = await run(session, _LOCKED, {"b_chat": chat_id, "b_key": key})
+    return result.one_or_none()
+
+
+_TABLE = LiveMessage.__table__
+_LOCKED = (
+    select(_TABLE)
+    .where(_TABLE.c.chat_id == bindparam("b_chat"), _TABLE.c.key == bindparam("b_key"))
+    .with_for_update()
+)
+_PUT = (
+    update(LiveMessage)
+    .where(LiveMessage.id == bindparam("b_id"))
+    .values(
+        screen=bindparam("b_screen"), version=bindparam("b_version"), lane=bindparam("b_lane"),
+        due_at=bindparam("b_due"), attempts=0, updated_at=bindparam("b_now"),
+        message_id=bindparam("b_message"), send_from=bindparam("b_send_from"),
+        unsure_sends=bindparam("b_unsure"),
     )
-    return result.scalar_one_or_none()
+)  # fmt: skip
 
 
 def _pending(row: LiveMessage) -> Pending:
