@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.coaching.catalogue import Catalogue
@@ -86,26 +88,25 @@ async def save_routines(
 ) -> None:
     """Store the given routines: rests and rounds, their exercises' targets and holds, the band."""
     keys = sorted(set(routines))
+    if not keys:
+        return
     targets: dict[str, int] = {}
     holds: dict[str, int] = {}
+    plans = []
     for key in keys:
         rx = prescription.routine(key)
         targets.update(rx.targets)
         holds.update(rx.holds)
-        values = {"rest_between_moves": rx.rest_between_moves, "rounds": rx.rounds,
-                  "extra_side": rx.extra_side, "updated_at": now}  # fmt: skip
-        await session.execute(
-            upsert_insert(session, RoutinePlan)
-            .values(user_id=user_id, routine_key=key, **values)
-            .on_conflict_do_update(index_elements=["user_id", "routine_key"], set_=values)
-        )
-    for exercise, target in sorted(targets.items()):
-        values = {"target": target, "hold": holds.get(exercise), "updated_at": now}
-        await session.execute(
-            upsert_insert(session, ExerciseTarget)
-            .values(user_id=user_id, exercise_key=exercise, **values)
-            .on_conflict_do_update(index_elements=["user_id", "exercise_key"], set_=values)
-        )
+        plans.append({"user_id": user_id, "routine_key": key, "updated_at": now,
+                      "rest_between_moves": rx.rest_between_moves, "rounds": rx.rounds,
+                      "extra_side": rx.extra_side})  # fmt: skip
+    await _upsert(session, RoutinePlan, plans, ["user_id", "routine_key"])
+    rows = [
+        {"user_id": user_id, "exercise_key": exercise, "target": target,
+         "hold": holds.get(exercise), "updated_at": now}
+        for exercise, target in sorted(targets.items())
+    ]  # fmt: skip
+    await _upsert(session, ExerciseTarget, rows, ["user_id", "exercise_key"])
     band = member_band(catalogue, Prescription({k: prescription.routine(k) for k in keys}))
     if band is not None:  # only routines without a band cap say which band the plan reached
         await session.execute(
@@ -114,6 +115,25 @@ async def save_routines(
             .values(plan_band=band)
             .execution_options(synchronize_session=False)
         )
+
+
+async def _upsert(
+    session: AsyncSession, model: Any, rows: list[dict[str, Any]], key: list[str]
+) -> None:
+    """Insert or update many rows with one prepared statement (key columns never change)."""
+    dialect = session.get_bind().dialect.name
+    statement = _upsert_statement(dialect, model, tuple(key), tuple(rows[0]))
+    await (await session.connection()).execute(statement, rows)
+
+
+@cache
+def _upsert_statement(
+    dialect: str, model: Any, key: tuple[str, ...], names: tuple[str, ...]
+) -> Any:
+    """Return the INSERT … ON CONFLICT DO UPDATE of one table's rows, built once."""
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(model)
+    changed = {name: insert.excluded[name] for name in names if name not in key}
+    return insert.on_conflict_do_update(index_elements=list(key), set_=changed)
 
 
 async def last_trained(session: AsyncSession, user_id: int) -> datetime | None:
