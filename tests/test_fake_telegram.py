@@ -44,6 +44,7 @@ from bot.fake_telegram import (
     FakeUser,
     fake_request,
 )
+from bot.fake_telegram.flood import FloodLimits
 from bot.fake_telegram.transport import parse_multipart
 
 pytestmark = pytest.mark.asyncio
@@ -818,3 +819,23 @@ async def test_multipart_parser_round_trips_httpx_encoding() -> None:
         assert files == {"document": (filename, content)}
 
     round_trip()
+
+
+async def test_flood_limits_answer_429_past_30_a_second_or_a_burst_in_one_chat() -> None:
+    now = [1000.0]
+    fake = FakeTelegram(clock=lambda: now[0])
+    fake.flood_limits = FloodLimits()
+
+    async def send(chat_id: int) -> int:
+        status, body = await fake.handle("sendMessage", {"chat_id": chat_id, "text": "hi"})
+        return status if status == 200 else int(body["parameters"]["retry_after"]) * 1000
+
+    assert [await send(1) for _ in range(4)] == [200, 200, 200, 1000]  # a burst of 3, then 1/s
+    now[0] += 1.0
+    assert await send(1) == 200
+    assert [await send(100 + i) for i in range(29)] == [200] * 29  # 30 within the second
+    assert await send(200) == 1000  # the bot's budget is spent: another chat waits too
+    now[0] += 1.0
+    assert await send(200) == 200
+    assert fake.flood_limits.refused == 2
+    assert sum(1 for c in fake.calls_to("sendMessage") if c.status == 429) == 2

@@ -9,8 +9,9 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .errors import NOT_FOUND, UNAUTHORIZED, FakeApiError
+from .errors import NOT_FOUND, UNAUTHORIZED, FakeApiError, too_many_requests
 from .faults import Fault
+from .flood import FloodLimits
 from .methods import BotApiMethods
 from .models import ApiCall, CallbackQueryRecord, FakeMessage, StoredFile
 from .network import NetworkFaults, WireTimeout
@@ -101,6 +102,8 @@ class FakeTelegram(NetworkFaults, BotApiMethods):
         self.chat_actions: list[tuple[int, str]] = []
         self.files: dict[str, StoredFile] = {}
         self.webhook_url = ""
+        # Telegram's message rate limits, off unless a test or benchmark sets FloodLimits().
+        self.flood_limits: FloodLimits | None = None
         self.version = 0
         self._history: dict[int, list[FakeMessage]] = {}
         self._pending: list[dict[str, Any]] = []
@@ -151,6 +154,10 @@ class FakeTelegram(NetworkFaults, BotApiMethods):
             fault = self._take_fault(name.lower(), normalised)
             if fault is not None:
                 raise FakeApiError(fault.code, fault.description, fault.retry_after)
+            if self.flood_limits is not None and name.lower() in _MESSAGE_OPS:
+                wait = self.flood_limits.admit(int(normalised.get("chat_id", 0)), self.clock())
+                if wait is not None:
+                    raise FakeApiError(429, too_many_requests(wait), wait)
             handler = self._handlers.get(name.lower())
             if handler is None:
                 raise FakeApiError(404, NOT_FOUND)
