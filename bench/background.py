@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +32,12 @@ SEVEN = START.replace(hour=7)  # Monday 07:00 UTC: the slot everybody shares
 BATCH = 5_000
 
 
-async def members_due(db: Database, count: int) -> None:
-    """Insert `count` onboarded members, each with a reminder due at 07:00 today."""
-    for start in range(0, count, BATCH):
-        ids = range(start + 1, min(start + BATCH, count) + 1)
+async def members_due(
+    db: Database, count: int, *, first_id: int = 1, due_at: datetime = SEVEN
+) -> None:
+    """Insert `count` onboarded members, each with a reminder due at `due_at` (07:00)."""
+    for start in range(first_id, first_id + count, BATCH):
+        ids = range(start, min(start + BATCH, first_id + count))
         async with db.write() as session:
             await session.execute(
                 insert(User),
@@ -47,7 +49,7 @@ async def members_due(db: Database, count: int) -> None:
                 ],
             )  # fmt: skip
             await session.execute(
-                insert(ReminderSettings), [{"user_id": i, "next_due_at": SEVEN} for i in ids]
+                insert(ReminderSettings), [{"user_id": i, "next_due_at": due_at} for i in ids]
             )
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.clock import ManualClock
+from bot.clock import Clock, ManualClock
 from bot.config import Settings
 from bot.context import BandCoachApp, BandCoachContext
 from bot.fake_telegram import FakeTelegram
@@ -65,7 +65,7 @@ class Report:
 
     def to_json(self) -> dict[str, Any]:
         """Return the run as JSON data: the machine, the versions, every figure."""
-        versions = {}
+        versions: dict[str, str | None] = {}
         for name in LIBRARIES:
             try:
                 versions[name] = metadata.version(name)
@@ -215,7 +215,7 @@ class Bot:
 
 @asynccontextmanager
 async def running_bot(
-    url: str, *, rate: float = 1000.0, clock: ManualClock | None = None, **settings: Any
+    url: str, *, rate: float = 1000.0, clock: Clock | None = None, **settings: Any
 ) -> AsyncIterator[Bot]:
     """Run the bot on a migrated database with a stopped clock (no timer ticks unless moved)."""
     await migrated(url)

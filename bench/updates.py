@@ -62,7 +62,7 @@ async def start_superset(user: FakeUser, took: list[float]) -> None:
 async def train(user: FakeUser, took: list[float]) -> None:
     """Tap through the session to its summary, then answer the check-in: pain 0, same sides."""
     for _ in range(MAX_TAPS):
-        if COMPLETE in user.last_message().text:
+        if COMPLETE in (user.last_message().text or ""):
             break
         await press(user, next_tap(user), took)
     else:
@@ -148,7 +148,7 @@ async def concurrent(report: Report, backend: str, folder: Path, members: int, r
         took: list[float] = []
 
         async def tap(user: FakeUser) -> None:
-            if COMPLETE in user.last_message().text:
+            if COMPLETE in (user.last_message().text or ""):
                 await start_superset(user, [])  # not timed: a new session, then on
             await press(user, next_tap(user), took)
 

@@ -23,7 +23,7 @@ from bot.console.taps import Hint, Quit, Send, Tap, keyed_buttons, resolve
 from bot.console.terminal import LineEditor
 from bot.console.timeline import console_clock, load_instant, save_instant
 from bot.fake_telegram import DEFAULT_TOKEN, FakeMessage, FakeTelegram
-from bot.scheduler import schedule_jobs
+from bot.scheduler import TIMER_POLL_SECONDS, schedule_jobs
 from tests.conftest import make_settings
 
 # Upper bounds that only stop a broken run from hanging; every wait ends on the awaited text.
@@ -346,7 +346,7 @@ def test_fast_clock_polls_session_timers_ten_times_as_often(tmp_path: Path) -> N
     schedule_jobs(app)
     assert app.job_queue is not None
     (timers,) = app.job_queue.get_jobs_by_name("session-timers")
-    assert timers.job.trigger.interval == timedelta(seconds=0.1)
+    assert timers.job.trigger.interval == timedelta(seconds=TIMER_POLL_SECONDS / 10)
     assert clock_speed(app.bot_data.clock) == 10.0
 
 

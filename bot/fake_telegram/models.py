@@ -95,6 +95,7 @@ class ApiCall:
     status: int
     response: dict[str, Any]
     files: Files = field(default_factory=dict)
+    at: float = 0.0  # the fake's clock when the call was answered
 
     @property
     def ok(self) -> bool:

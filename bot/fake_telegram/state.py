@@ -264,7 +264,7 @@ class FakeTelegram(NetworkFaults, BotApiMethods):
         self, method: str, params: Params, status: int, body: dict[str, Any], files: Files
     ) -> None:
         """Append an ApiCall and notify waiters."""
-        self.calls.append(ApiCall(method, params, status, body, files))
+        self.calls.append(ApiCall(method, params, status, body, files, at=self.clock()))
         self._notify()
 
     # ------------------------------------------------------------------ user side
