@@ -53,7 +53,6 @@ async def run(args: argparse.Namespace) -> Report:
 def main(argv: list[str] | None = None) -> int:
     """Run, print the table, write the JSON."""
     args = parse(argv)
-    logging.basicConfig(level=logging.WARNING)
     try:
         report = asyncio.run(run(args))
     finally:
@@ -66,4 +65,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING)  # not when a test calls main()
     sys.exit(main())

@@ -36,6 +36,8 @@ async def test_a_postgresql_restart_costs_one_apology_and_loses_nothing(
 ) -> None:
     admin = fake.user(777, first_name="Coach")
     app.bot_data.settings = app.bot_data.settings.model_copy(update={"admin_user_ids": (777,)})
+    assert app.job_queue is not None
+    app.job_queue.scheduler.pause()  # the 0.25 s timer poll would meet the outage first
     await begin(user, "upper", "✓ 2 rounds (suggested)")
     await user.tap(t.DONE_LABEL)
     await user.tap(t.SKIP_REST_LABEL)
