@@ -236,12 +236,16 @@ async def _claim(
 async def claim_scheduled(
     session: AsyncSession, user_id: int, due_at: datetime, now: datetime, grace: timedelta
 ) -> Claim | None:
-    """Claim the user's recurring slot at `due_at` and advance next_due_at; None if taken."""
+    """Claim the user's recurring slot at `due_at` and advance next_due_at; None if taken.
+
+    On PostgreSQL a row another dispatcher is claiming right now is skipped, not waited for:
+    two dispatchers walking the same due list split it instead of queueing on each row.
+    """
     settings = (
         await session.execute(
             select(ReminderSettings)
             .where(ReminderSettings.user_id == user_id, ReminderSettings.next_due_at == due_at)
-            .with_for_update()
+            .with_for_update(skip_locked=True)
         )
     ).scalar_one_or_none()
     if settings is None:
