@@ -25,6 +25,8 @@ TIMER_POLL_SECONDS = 0.25
 
 async def timers_job(context: BandCoachContext) -> None:
     """Advance the session countdowns and rests that are due now; push their screens after."""
+    if context.bot_data.timer_lock.locked():
+        return  # a long pass is still running; it takes whatever fell due meanwhile
     run = await advance_timers(context.bot_data, context.clock())
     context.delivery.push_soon(run.shown)  # the job never waits on Telegram
     run.raise_first()
@@ -46,8 +48,9 @@ def schedule_jobs(app: BandCoachApp) -> None:
     # Features add their polling jobs here, one line each.
     poll = TIMER_POLL_SECONDS * tick
     app.job_queue.run_repeating(
-        guarded(alerts, "timers", timers_job), poll, first=poll, name="session-timers"
-    )
+        guarded(alerts, "timers", timers_job), poll, first=poll, name="session-timers",
+        job_kwargs={"max_instances": 3},  # polls during a long pass return at once, unlogged
+    )  # fmt: skip
     app.job_queue.run_repeating(delivery_job, tick, first=tick, name="delivery")
     # Reminder nudges and snoozes; first=0 also runs it at start-up for the grace rule.
     app.job_queue.run_repeating(
