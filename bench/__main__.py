@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import background, peak, updates
+from bench import background, memory, peak, updates
 from bench.common import BACKENDS, POSTGRES, Report
 
 RESULTS = Path(__file__).parent / "results"
@@ -38,7 +38,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 async def run(args: argparse.Namespace) -> Report:
     """Run the chosen benchmarks on the chosen databases."""
     report = Report(quick=args.quick)
-    every = updates.benches(args.quick) + background.benches(args.quick) + peak.benches(args.quick)
+    every = [
+        bench
+        for module in (updates, background, peak, memory)
+        for bench in module.benches(args.quick)
+    ]
     chosen = [(n, b) for n, b in every if not args.only or args.only in n]
     with tempfile.TemporaryDirectory(prefix="bandcoach-bench-") as folder:
         for backend in args.backend or BACKENDS:

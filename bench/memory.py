@@ -1,0 +1,107 @@
+"""Memory and start-up with a big membership: the bot started in a process of its own.
+
+The parent fills a database with N onboarded members (a reminder each, spread over the week);
+a child process (`python -m bench.memory URL`) starts the real Application against it, runs
+one reminder poll, the timer pass and the delivery catch-up, stops, and prints its start-up
+seconds and peak resident memory as JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import resource
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import insert
+
+from bench.background import SEVEN
+from bench.common import START, Figure, Report, database_url, migrated, running_bot
+from bench.updates import Bench
+from storage.db import Database
+from storage.models import ReminderSettings, User
+
+BATCH = 5_000
+
+
+async def fill(url: str, members: int) -> None:
+    """Insert `members` onboarded members whose reminders are spread over the coming week."""
+    await migrated(url)
+    db = Database(url)
+    try:
+        for start in range(1, members + 1, BATCH):
+            ids = range(start, min(start + BATCH, members + 1))
+            async with db.write() as session:
+                await session.execute(
+                    insert(User),
+                    [
+                        {"id": i, "chat_id": i, "first_name": f"m{i}", "timezone": "UTC",
+                         "goal": "back", "band": "green", "bands_owned": 2,
+                         "onboarded_at": START - timedelta(days=7)}
+                        for i in ids
+                    ],
+                )  # fmt: skip
+                await session.execute(
+                    insert(ReminderSettings),
+                    [{"user_id": i, "next_due_at": SEVEN + timedelta(seconds=60 + i * 6)}
+                     for i in ids],
+                )  # fmt: skip
+    finally:
+        await db.dispose()
+
+
+async def child(url: str) -> dict[str, float]:
+    """Start the bot on `url`, let its start-up work run, stop; return the figures."""
+    from bot.clock import ManualClock
+    from bot.reminders import dispatch_due
+    from bot.warmup_timers import advance_timers
+
+    began = time.perf_counter()
+    async with running_bot(url, clock=ManualClock(SEVEN)) as bot:
+        started = time.perf_counter() - began
+        deps = bot.app.bot_data
+        await dispatch_due(deps, SEVEN)
+        await advance_timers(deps, SEVEN)
+        await deps.delivery.converge(startup=True)
+        bot.check()
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"startup_seconds": started, "peak_mib": peak_kib / 1024}
+
+
+async def memory(report: Report, backend: str, folder: Path, members: int) -> None:
+    """Fill a database, start the bot on it in a fresh process, report memory and start-up."""
+    url = database_url(backend, folder)
+    await fill(url, members)
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "bench.memory", url],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).parent.parent,
+    )
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    name = f"{members:,} members"
+    report.add(
+        Figure(name, backend, "peak memory of the bot", figures["peak_mib"], "MiB",
+               target="≤ 150 MiB"),
+        Figure(name, backend, "start-up (app ready)", figures["startup_seconds"], "s"),
+    )  # fmt: skip
+
+
+def benches(quick: bool) -> list[tuple[str, Bench]]:
+    """Return the memory benchmark at the run's size."""
+    members = 2_000 if quick else 100_000
+
+    async def run(report: Report, backend: str, folder: Path) -> None:
+        await memory(report, backend, folder, members)
+
+    return [(f"memory {members}", run)]
+
+
+if __name__ == "__main__":
+    print(json.dumps(asyncio.run(child(sys.argv[1]))))
