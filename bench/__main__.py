@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import background, memory, peak, updates
+from bench import background, dispatchers, memory, peak, updates
 from bench.common import BACKENDS, POSTGRES, Report
 
 RESULTS = Path(__file__).parent / "results"
@@ -40,7 +40,7 @@ async def run(args: argparse.Namespace) -> Report:
     report = Report(quick=args.quick)
     every = [
         bench
-        for module in (updates, background, peak, memory)
+        for module in (updates, background, dispatchers, peak, memory)
         for bench in module.benches(args.quick)
     ]
     chosen = [(n, b) for n, b in every if not args.only or args.only in n]
