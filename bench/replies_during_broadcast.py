@@ -1,7 +1,7 @@
 """Benchmark: a member's reply overtakes a queued reminder broadcast; what one tap costs.
 
 Run (after installing the project; no internet, about 30 s):
-    python bench/replies_during_broadcast.py
+    python -m bench.replies_during_broadcast
 
 The real Application (handlers, delivery lanes, job queue) runs in front of the in-process fake
 Telegram (bot.fake_telegram) with a SQLite file in a temp dir and a stopped ManualClock, so no
@@ -28,25 +28,17 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.clock import ManualClock
-from bot.coaching import session_texts as t
+from bench.common import Bot, database_url, running_bot
+from bench.updates import COMPLETE, GREEN, next_tap, onboard
 from bot.coaching.catalogue import load_catalogue
 from bot.coaching.screen import Screen
-from bot.config import Settings
-from bot.context import BandCoachApp, BandCoachContext
 from bot.delivery import Lane
 from bot.fake_telegram import FakeTelegram, FakeUser
-from bot.fake_telegram.harness import running_app
 
-FAKE_TOKEN = "123456789:AAFakeTokenForTestsOnly_abcdefghijk"
-START = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 CAT = load_catalogue()
-GREEN = "✓ 🟢 Green (my band)"
 SUGGESTED_2 = "✓ 2 rounds (suggested)"
-COMPLETE = "Warm-up complete!"
 BROADCASTS = 300
 BROADCAST_CHAT_BASE = 1_000_000
 NUDGE = Screen("⏰ Time for your warm-up! Tap /warmup when you are ready.")
@@ -60,46 +52,11 @@ STEADY_AFTER = 50  # taps; by then the limiter's one-second burst is spent
 MAX_TAPS_PER_SESSION = 100
 
 
-@dataclass
-class Running:
-    """One running app, its fake Telegram and the handler errors it raised."""
-
-    app: BandCoachApp
-    fake: FakeTelegram
-    errors: list[BaseException] = field(default_factory=list)
-
-
 @asynccontextmanager
-async def running(rate: float) -> AsyncIterator[Running]:
+async def running(rate: float) -> AsyncIterator[Bot]:
     """Run the real Application against a fresh fake Telegram and SQLite file."""
-    fake = FakeTelegram(token=FAKE_TOKEN)
-    url = f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / 'bench.sqlite3'}"
-    settings = Settings(
-        telegram_bot_token=FAKE_TOKEN,  # type: ignore[arg-type]
-        database_url=url,
-        default_timezone="UTC",
-        telegram_messages_per_second=rate,
-        _env_file=None,  # type: ignore[call-arg]
-    )
-    errors: list[BaseException] = []
-
-    async def record(update: object, context: BandCoachContext) -> None:
-        """Keep a handler's exception so the run can report it."""
-        if context.error is not None:
-            errors.append(context.error)
-
-    async with running_app(settings, fake, ManualClock(START), on_error=record) as app:
-        yield Running(app, fake, errors)
-
-
-async def onboard(user: FakeUser) -> None:
-    """Finish onboarding with a green band and no reminders."""
-    await user.send("/start")
-    await user.tap("Ease low-back discomfort")
-    await user.tap("Green")
-    await user.tap("✅ Save my bands")
-    await user.tap("No reminders for now")
-    await user.tap("UTC")
+    async with running_bot(database_url("sqlite", Path(tempfile.mkdtemp())), rate=rate) as bot:
+        yield bot
 
 
 def labels(user: FakeUser) -> list[str]:
@@ -109,12 +66,7 @@ def labels(user: FakeUser) -> list[str]:
 
 def finished(user: FakeUser) -> bool:
     """Return True once the session summary is the bot's last message."""
-    return COMPLETE in user.last_message().text
-
-
-def next_label(user: FakeUser) -> str:
-    """Return the button that moves the session on: Skip rest during a rest, else Done."""
-    return t.SKIP_REST_LABEL if t.SKIP_REST_LABEL in labels(user) else t.DONE_LABEL
+    return COMPLETE in (user.last_message().text or "")
 
 
 def ms(seconds: float) -> str:
@@ -126,7 +78,7 @@ def ms(seconds: float) -> str:
 
 
 async def help_latencies(
-    run: Running, user: FakeUser, *, busy: bool = False
+    run: Bot, user: FakeUser, *, busy: bool = False
 ) -> tuple[list[float], list[int]]:
     """Time REPLIES /help replies; return their seconds and the broadcasts queued after each."""
     limiter = run.app.bot_data.delivery.limiter
@@ -147,7 +99,7 @@ async def help_latencies(
     return took, queued
 
 
-async def reply_latency(run: Running) -> None:
+async def reply_latency(run: Bot) -> None:
     """Print /help latency idle and behind a queued broadcast, and the queue each reply beat."""
     delivery = run.app.bot_data.delivery
     user = run.fake.user(1, first_name="Sam")
@@ -204,7 +156,7 @@ def answers(fake: FakeTelegram) -> int:
     return len(fake.calls_to("answerCallbackQuery"))
 
 
-async def costed(costs: dict[str, TapCost], run: Running, user: FakeUser, action: str) -> None:
+async def costed(costs: dict[str, TapCost], run: Bot, user: FakeUser, action: str) -> None:
     """Tap a button (or send a command) and record the Telegram calls it caused."""
     ops, answered = run.fake.message_ops(user.chat_id), answers(run.fake)
     if action.startswith("/"):
@@ -230,17 +182,17 @@ def spread(values: list[int]) -> str:
     return str(low) if low == high else f"{low}-{high}"
 
 
-async def calls_per_tap(run: Running) -> None:
+async def calls_per_tap(run: Bot) -> None:
     """Print the Telegram calls each action of a whole 2-round upper session costs."""
     user = run.fake.user(2, first_name="Kim")
-    await onboard(user)
+    await onboard(user, [])
     costs: dict[str, TapCost] = {}
     for action in ("/warmup", CAT.routine("upper").name, SUGGESTED_2, GREEN):
         await costed(costs, run, user, action)
     for _ in range(MAX_TAPS_PER_SESSION):
         if finished(user):
             break
-        await costed(costs, run, user, next_label(user))
+        await costed(costs, run, user, next_tap(user))
     else:
         raise RuntimeError("the session did not reach its summary")
 
@@ -271,7 +223,7 @@ async def tap_rate(rate: float, taps: int) -> tuple[list[float], int]:
     """Tap Done / Skip rest `taps` times; return the seconds of each tap and the message ops."""
     async with running(rate) as run:
         user = run.fake.user(3, first_name="Lee")
-        await onboard(user)
+        await onboard(user, [])
         await asyncio.sleep(1.0)  # let the limiter's burst refill after onboarding
         took: list[float] = []
         ops = run.fake.message_ops(user.chat_id)
@@ -279,7 +231,7 @@ async def tap_rate(rate: float, taps: int) -> tuple[list[float], int]:
             if not labels(user) or finished(user):
                 await start_session(user, "superset")
             started = time.perf_counter()
-            await user.tap(next_label(user))
+            await user.tap(next_tap(user))
             took.append(time.perf_counter() - started)
         ops = run.fake.message_ops(user.chat_id) - ops
         if run.errors:
