@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from bench.common import START, Figure, Report, database_url, running_bot
+from bench.common import START, Figure, Report, database_url, migrated, running_bot
 from bench.updates import Bench, next_tap, onboard, press, start_superset
 from bot.clock import ManualClock
 from bot.reminders import JOB_NAME, dispatch_due
@@ -33,9 +33,14 @@ BATCH = 5_000
 
 
 async def members_due(
-    db: Database, count: int, *, first_id: int = 1, due_at: datetime = SEVEN
+    db: Database,
+    count: int,
+    *,
+    first_id: int = 1,
+    due_at: datetime = SEVEN,
+    apart: timedelta = timedelta(0),
 ) -> None:
-    """Insert `count` onboarded members, each with a reminder due at `due_at` (07:00)."""
+    """Insert `count` onboarded members whose reminders fall due from `due_at`, `apart` apart."""
     for start in range(first_id, first_id + count, BATCH):
         ids = range(start, min(start + BATCH, first_id + count))
         async with db.write() as session:
@@ -49,8 +54,19 @@ async def members_due(
                 ],
             )  # fmt: skip
             await session.execute(
-                insert(ReminderSettings), [{"user_id": i, "next_due_at": due_at} for i in ids]
+                insert(ReminderSettings),
+                [{"user_id": i, "next_due_at": due_at + (i - first_id) * apart} for i in ids],
             )
+
+
+async def database_of_members(url: str, count: int, **due: Any) -> None:
+    """Create a database's schema and `count` members in it (see members_due for `due`)."""
+    await migrated(url)
+    db = Database(url)
+    try:
+        await members_due(db, count, **due)
+    finally:
+        await db.dispose()
 
 
 def columns(row: object, table: Any, *, leave_out: set[str]) -> dict[str, Any]:

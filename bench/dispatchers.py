@@ -15,10 +15,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench.background import SEVEN, members_due
-from bench.common import Figure, Report, database_url, migrated, running_bot
+from bench.background import SEVEN, database_of_members
+from bench.common import Figure, Report, database_url, running_bot
 from bench.updates import Bench
-from storage.db import Database
 
 READY, GO = "ready", "go"
 
@@ -70,23 +69,13 @@ async def dispatch_with(url: str, processes: int) -> tuple[float, Counter[int]]:
     return took, sent
 
 
-async def slot(url: str, members: int) -> None:
-    """Create a database's schema and its crowded slot."""
-    await migrated(url)
-    db = Database(url)
-    try:
-        await members_due(db, members)
-    finally:
-        await db.dispose()
-
-
 async def two_dispatchers(report: Report, backend: str, folder: Path, members: int) -> None:
     """One dispatcher, then two on a fresh copy of the slot: speed-up, duplicates, misses."""
     if backend != "postgres":
         return  # one SQLite file has one writer at a time: several processes are for PostgreSQL
     one_url, two_url = database_url(backend, folder), database_url(backend, folder)
-    await slot(one_url, members)
-    await slot(two_url, members)
+    await database_of_members(one_url, members)
+    await database_of_members(two_url, members)
     alone, _ = await dispatch_with(one_url, 1)
     together, sent = await dispatch_with(two_url, 2)
     name = f"2 dispatchers {members:,}"

@@ -17,41 +17,11 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import insert
-
-from bench.background import SEVEN
-from bench.common import START, Figure, Report, database_url, migrated, running_bot
+from bench.background import SEVEN, database_of_members
+from bench.common import Figure, Report, database_url, running_bot
 from bench.updates import Bench
-from storage.db import Database
-from storage.models import ReminderSettings, User
 
-BATCH = 5_000
-
-
-async def fill(url: str, members: int) -> None:
-    """Insert `members` onboarded members whose reminders are spread over the coming week."""
-    await migrated(url)
-    db = Database(url)
-    try:
-        for start in range(1, members + 1, BATCH):
-            ids = range(start, min(start + BATCH, members + 1))
-            async with db.write() as session:
-                await session.execute(
-                    insert(User),
-                    [
-                        {"id": i, "chat_id": i, "first_name": f"m{i}", "timezone": "UTC",
-                         "goal": "back", "band": "green", "bands_owned": 2,
-                         "onboarded_at": START - timedelta(days=7)}
-                        for i in ids
-                    ],
-                )  # fmt: skip
-                await session.execute(
-                    insert(ReminderSettings),
-                    [{"user_id": i, "next_due_at": SEVEN + timedelta(seconds=60 + i * 6)}
-                     for i in ids],
-                )  # fmt: skip
-    finally:
-        await db.dispose()
+ONE_WEEK = timedelta(days=7)
 
 
 async def child(url: str) -> dict[str, float]:
@@ -88,8 +58,10 @@ def peak_kib() -> int:
 
 async def memory(report: Report, backend: str, folder: Path, members: int) -> None:
     """Fill a database, start the bot on it in a fresh process, report memory and start-up."""
-    url = database_url(backend, folder)
-    await fill(url, members)
+    url = database_url(backend, folder)  # reminders over the coming week, none due at start
+    await database_of_members(
+        url, members, due_at=SEVEN + timedelta(minutes=1), apart=ONE_WEEK / members
+    )
     done = await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-m", "bench.memory", url],
