@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -91,21 +91,32 @@ class Database:
         await self.engine.dispose()
 
 
-async def run(session: AsyncSession, statement: Executable, params: Mapping[str, Any]) -> Any:
+async def run(
+    session: AsyncSession,
+    statement: Executable,
+    params: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+) -> Any:
     """Execute a prebuilt Core statement in the session's transaction, past the ORM layer.
 
     The hot paths (a tap, a timer, a confirmed push) build each statement once with bind
-    parameters: building and caching an expression per call cost more than running it.
+    parameters: building and caching an expression per call cost more than running it. A
+    sequence of parameter sets runs the statement once for each (executemany).
     """
     connection = await session.connection()
-    return await connection.execute(statement, dict(params))
+    if isinstance(params, Mapping):
+        return await connection.execute(statement, dict(params))
+    return await connection.execute(statement, [dict(p) for p in params])
 
 
 def upsert_insert(session: AsyncSession, table: Any) -> Any:
     """Return the dialect's INSERT for `table`, which supports ON CONFLICT on both backends."""
+    return dialect_insert(session.get_bind().dialect.name, table)
+
+
+def dialect_insert(dialect: str, table: Any) -> Any:
+    """Return the INSERT of one dialect by name ("postgresql", else SQLite's)."""
     from sqlalchemy.dialects import postgresql, sqlite
 
-    dialect = session.get_bind().dialect.name
     return (postgresql if dialect == "postgresql" else sqlite).insert(table)
 
 

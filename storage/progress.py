@@ -16,7 +16,6 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.coaching.catalogue import Catalogue
@@ -30,7 +29,7 @@ from bot.coaching.progression import (
     prescription_for,
 )
 from bot.coaching.states import SessionStatus
-from storage.db import upsert_insert
+from storage.db import dialect_insert, run, upsert_insert
 from storage.models import (
     ExerciseTarget,
     PainCheckin,
@@ -123,7 +122,7 @@ async def _upsert(
     """Insert or update many rows with one prepared statement (key columns never change)."""
     dialect = session.get_bind().dialect.name
     statement = _upsert_statement(dialect, model, tuple(key), tuple(rows[0]))
-    await (await session.connection()).execute(statement, rows)
+    await run(session, statement, rows)
 
 
 @cache
@@ -131,7 +130,7 @@ def _upsert_statement(
     dialect: str, model: Any, key: tuple[str, ...], names: tuple[str, ...]
 ) -> Any:
     """Return the INSERT … ON CONFLICT DO UPDATE of one table's rows, built once."""
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert(model)
+    insert = dialect_insert(dialect, model)
     changed = {name: insert.excluded[name] for name in names if name not in key}
     return insert.on_conflict_do_update(index_elements=list(key), set_=changed)
 
