@@ -171,8 +171,8 @@ def remembered_mask(routine: Routine, last_plan: Mapping[str, Any] | None) -> in
 
 def waiting_move(catalogue: Catalogue, routine: Routine, moves: Sequence[str] | None) -> str | None:
     """Return the first move of a session that waits for pain-free bodyweight squats, if any."""
-    keys = [s.exercise for s in routine.steps_for(moves)]
-    return next((key for key in keys if key in catalogue.stand_ins()), None)
+    waiting = catalogue.stand_ins()
+    return next((s.exercise for s in routine.steps_for(moves) if s.exercise in waiting), None)
 
 
 def ask_squats(ok: bool | None, asked_at: datetime | None, now: datetime) -> bool:
