@@ -107,21 +107,21 @@ async def advance_timers(deps: BotData, now: datetime) -> TimerRun:
     There is no cap per tick: with thousands of live countdowns a capped pass would leave
     rests late, and past the stale cutoff they would be skipped as if the bot had been down.
     """
-    done: list[int] = []
+    last = 0  # the id the next page starts after
     results: list[Shown | BaseException] = []
     async with deps.timer_lock:
         await _sweep_idle(deps, now)
         while True:
             async with deps.db.read() as session:
-                due = await store.due_timers(session, now, TIMER_PAGE, skip=done)
-            done.extend(row.id for row, _ in due)
+                due = await store.due_timers(session, now, TIMER_PAGE, after=last)
             results += await asyncio.gather(
                 *(_advance(deps, row, chat, now) for row, chat in due), return_exceptions=True
             )
             if len(due) < TIMER_PAGE:
                 break
+            last = due[-1][0].id
     shown = tuple(i for r in results if not isinstance(r, BaseException) for i in r)
-    return TimerRun(len(done), shown, tuple(r for r in results if isinstance(r, BaseException)))
+    return TimerRun(len(results), shown, tuple(r for r in results if isinstance(r, BaseException)))
 
 
 async def fire_due_timers(deps: BotData, now: datetime) -> int:

@@ -7,7 +7,6 @@ unique (session_id, position) constraint is the last guard against logging a set
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -241,21 +240,22 @@ async def sets_of(session: AsyncSession, session_id: int) -> list[SessionSet]:
 
 
 async def due_timers(
-    session: AsyncSession, now: datetime, limit: int = 100, skip: Collection[int] = ()
+    session: AsyncSession, now: datetime, limit: int = 100, after: int = 0
 ) -> list[tuple[WorkoutSession, int]]:
     """Return active sessions whose timer is due, with their chat ids (uses the due index).
 
-    `skip` leaves out sessions already handled in this pass (one that failed stays due).
+    Pages go by session id: `after` is the last id of the previous page, so a pass sees each
+    due session once, even one whose advance failed and stays due.
     """
-    query = (
+    result = await session.execute(
         select(WorkoutSession, User.chat_id)
         .join(User, User.id == WorkoutSession.user_id)
-        .where(WorkoutSession.timer_due_at <= now, WorkoutSession.status == ACTIVE)
-    )
-    if skip:
-        query = query.where(WorkoutSession.id.not_in(skip))
-    result = await session.execute(
-        query.order_by(WorkoutSession.timer_due_at)
+        .where(
+            WorkoutSession.timer_due_at <= now,
+            WorkoutSession.status == ACTIVE,
+            WorkoutSession.id > after,
+        )
+        .order_by(WorkoutSession.id)
         .limit(limit)
         .execution_options(populate_existing=True)
     )
