@@ -68,6 +68,20 @@ class Screen:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file to send once: a photo (a PNG chart) or a document (a CSV), with its caption."""
+
+    kind: str  # PHOTO or DOCUMENT
+    filename: str
+    data: bytes = field(repr=False)
+    caption: str = ""
+    keyboard: Keyboard = ()
+
+
+PHOTO, DOCUMENT = "photo", "document"
+
+
+@dataclass(frozen=True)
 class Chat:
     """Who acted, in which chat, and on which message (for a button tap)."""
 
@@ -81,7 +95,8 @@ class Reply:
     """What an update should show: a toast on the tapped button, edits, new messages.
 
     `live` lists the live messages (kept in the database and converged by delivery) that the
-    service changed in its transaction; `edit` and `send` are shown once, best effort.
+    service changed in its transaction; `edit`, `send` and then `files` are shown once, best
+    effort.
     """
 
     answer: str | None = None
@@ -89,6 +104,7 @@ class Reply:
     edit: Screen | None = None
     send: tuple[Screen, ...] = ()
     live: tuple[LiveRef, ...] = field(default=())
+    files: tuple[Attachment, ...] = ()
 
     @classmethod
     def text(cls, text: str, *buttons: Sequence[Button]) -> Reply:

@@ -23,7 +23,7 @@ from telegram import Bot, CallbackQuery, Update
 from telegram.error import TelegramError
 
 from bot.clock import Clock
-from bot.coaching.screen import LiveRef, Reply, Screen
+from bot.coaching.screen import Attachment, LiveRef, Reply, Screen
 from bot.delivery.lanes import Lane, LaneLimiter
 from bot.delivery.pusher import MAX_FLOOD_WAIT, Pusher, backoff
 from bot.delivery.telegram import Kind, markup, show
@@ -80,6 +80,8 @@ class Delivery:
         await self.push(reply.live)
         for screen in reply.send:
             await self.once(chat.id, screen)
+        for file in reply.files:
+            await self.once(chat.id, file)
 
     async def answer(self, query: CallbackQuery, text: str | None, *, alert: bool = False) -> None:
         """Answer a button tap (a toast, or nothing); a query too old to answer is fine."""
@@ -91,12 +93,12 @@ class Delivery:
     async def once(
         self,
         chat_id: int,
-        screen: Screen,
+        screen: Screen | Attachment,
         *,
         message_id: int | None = None,
         lane: Lane = Lane.REPLY,
     ) -> int | None:
-        """Send (or edit) a screen nothing else keeps: retried for a few seconds, then dropped."""
+        """Send (or edit) a screen or file nothing else keeps; retried for seconds, then dropped."""
         unsure = False
         for attempt in range(REPLY_TRIES):
             if not await self.limiter.acquire(lane):

@@ -9,7 +9,7 @@ from enum import Enum
 from typing import Any
 
 import httpx
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.error import (
     BadRequest,
     Forbidden,
@@ -20,7 +20,7 @@ from telegram.error import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.coaching.screen import Screen
+from bot.coaching.screen import PHOTO, Attachment, Screen
 
 # Telegram's wording when a message can no longer be edited: send the screen anew instead.
 GONE_MARKERS = ("message to edit not found", "message can't be edited", "message_id_invalid")
@@ -48,7 +48,7 @@ class Result:
     detail: str = ""
 
 
-def markup(screen: Screen) -> InlineKeyboardMarkup | None:
+def markup(screen: Screen | Attachment) -> InlineKeyboardMarkup | None:
     """Return a screen's buttons as Telegram's inline keyboard (None when it has none)."""
     if not screen.keyboard:
         return None
@@ -81,12 +81,30 @@ def retry_seconds(exc: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-async def show(bot: Bot, chat_id: int, message_id: int | None, screen: Screen) -> Result:
-    """Send a screen as a new message, or edit it into `message_id`; classify the answer."""
+async def _send(bot: Bot, chat_id: int, screen: Screen | Attachment) -> int:
+    """Send a screen or a file as a new message and return its id."""
+    if isinstance(screen, Screen):
+        sent = await bot.send_message(chat_id, screen.text, reply_markup=markup(screen))
+    elif screen.kind == PHOTO:
+        sent = await bot.send_photo(
+            chat_id, InputFile(screen.data, filename=screen.filename),
+            caption=screen.caption or None, reply_markup=markup(screen),
+        )  # fmt: skip
+    else:
+        sent = await bot.send_document(
+            chat_id, InputFile(screen.data, filename=screen.filename),
+            caption=screen.caption or None, reply_markup=markup(screen),
+        )  # fmt: skip
+    return sent.message_id
+
+
+async def show(
+    bot: Bot, chat_id: int, message_id: int | None, screen: Screen | Attachment
+) -> Result:
+    """Send a screen or file as a new message, or edit a screen into `message_id`; classify."""
     try:
-        if message_id is None:
-            sent = await bot.send_message(chat_id, screen.text, reply_markup=markup(screen))
-            return Result(Kind.SHOWN, sent.message_id)
+        if message_id is None or not isinstance(screen, Screen):
+            return Result(Kind.SHOWN, await _send(bot, chat_id, screen))
         await bot.edit_message_text(
             screen.text, chat_id=chat_id, message_id=message_id, reply_markup=markup(screen)
         )
