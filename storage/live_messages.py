@@ -57,6 +57,7 @@ async def put(
     message_id: int | None = None,
     adopt: int | None = None,
     new_message: bool = False,
+    once: bool = False,
 ) -> Pending | None:
     """Set the screen a live message should show; return it if anything is left to push.
 
@@ -65,9 +66,12 @@ async def put(
     under another key takes this key, or gives the message up to this key's row. `adopt` is
     the message to use only if the row has lost track of its own (a send that timed out).
     `new_message` moves the screen to a fresh message at the bottom of the chat. An identical
-    screen on the same message changes nothing and returns None.
+    screen on the same message changes nothing and returns None, and so does any screen
+    under a key that already exists when `once` is set (a message sent once, never edited).
     """
     row = await _claim_message(session, chat_id, key, message_id, adopt)
+    if row is not None and once:
+        return None
     if row is None:
         await session.execute(
             upsert_insert(session, LiveMessage)

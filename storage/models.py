@@ -69,6 +69,7 @@ class User(Base):
     onboarding_step: Mapped[str | None] = mapped_column(String(16))
     onboarded_at: Mapped[datetime | None]
     awaiting: Mapped[str | None] = mapped_column(String(32))
+    pain_alerts: Mapped[bool] = mapped_column(default=False, server_default=false())  # admins
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -109,6 +110,7 @@ class WorkoutSession(Base):
     routine_key: Mapped[str] = mapped_column(String(64))
     rounds: Mapped[int] = mapped_column(SmallInteger, default=1)
     band: Mapped[str | None] = mapped_column(String(16))
+    timezone: Mapped[str | None] = mapped_column(String(64))  # the member's zone at the start
     status: Mapped[str] = mapped_column(String(16), default=SessionStatus.ACTIVE.value)
     plan: Mapped[dict[str, Any]] = mapped_column(default=dict)
     position: Mapped[int] = mapped_column(Integer, default=0)

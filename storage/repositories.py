@@ -95,6 +95,23 @@ async def set_squats(session: AsyncSession, user_id: int, ok: bool, now: datetim
     )
 
 
+async def update_user(session: AsyncSession, user_id: int, **values: Any) -> bool:
+    """Change some of a member's columns (a setting); False if there is no such user."""
+    result = await session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(updated_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def set_pain_alerts(session: AsyncSession, user_id: int, on: bool) -> bool:
+    """Turn a coach's pain alerts on or off; False if there is no such user."""
+    result = await session.execute(update(User).where(User.id == user_id).values(pain_alerts=on))
+    return bool(result.rowcount)
+
+
 async def restart_onboarding(session: AsyncSession, user_id: int, first_step: str) -> None:
     """Put an onboarded user back at the first onboarding step, keeping their data."""
     await session.execute(

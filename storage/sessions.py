@@ -82,7 +82,7 @@ async def create_session(
 
     The user row is locked first so two concurrent starts for one user are serialised.
     """
-    await session.get(User, user_id, with_for_update=True)
+    user = await session.get(User, user_id, with_for_update=True)
     if await active_session(session, user_id) is not None:
         return None
     row = WorkoutSession(
@@ -90,6 +90,7 @@ async def create_session(
         routine_key=routine_key,
         rounds=rounds,
         band=band,
+        timezone=user.timezone if user is not None else None,
         status=ACTIVE,
         plan=plan,
         position=0,
