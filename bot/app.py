@@ -7,7 +7,8 @@ import logging
 from collections.abc import Callable
 from importlib.metadata import entry_points
 
-from telegram import BotCommand
+from telegram import BotCommand, BotCommandScopeChat
+from telegram.error import TelegramError
 from telegram.ext import ApplicationBuilder, ContextTypes
 from telegram.request import BaseRequest
 
@@ -43,11 +44,22 @@ def installed_routes() -> Routes:
     return next(iter(found)).load()  # type: ignore[no-any-return]
 
 
+async def publish_commands(app: BandCoachApp) -> None:
+    """Publish the command menu: every member's commands, and /stats for each coach too."""
+    await app.bot.set_my_commands([BotCommand(name, desc) for name, desc in texts.COMMANDS])
+    coach = [BotCommand(name, desc) for name, desc in texts.COMMANDS + texts.COACH_COMMANDS]
+    for admin in app.bot_data.settings.admin_user_ids:
+        try:
+            await app.bot.set_my_commands(coach, scope=BotCommandScopeChat(admin))
+        except TelegramError as exc:  # a coach who never opened the chat: the default menu
+            logger.info("Could not publish the coach's commands to %s: %s", admin, exc.message)
+
+
 async def post_init(app: BandCoachApp) -> None:
     """Migrate, publish the commands, start the jobs and push what a restart left pending."""
     deps = app.bot_data
     await upgrade(deps.db)
-    await app.bot.set_my_commands([BotCommand(name, desc) for name, desc in texts.COMMANDS])
+    await publish_commands(app)
     schedule_jobs(app)
     try:
         pushed = await deps.delivery.converge(startup=True)

@@ -122,8 +122,9 @@ async def _save(deps: BotData, chat: Chat, tap: Tap, head: str) -> Reply:
         return await _keep(session, deps, chat, tap.session_id, edit, _changes(saved, now))
 
     saved = await checkins.save_answer(
-        deps.db, deps.catalogue, chat.user_id, tap.session_id, tap.checkin(), now, show=show
-    )
+        deps.db, deps.catalogue, chat.user_id, tap.session_id, tap.checkin(), now, show=show,
+        coaches=deps.settings.admin_user_ids,
+    )  # fmt: skip
     if saved.progression is None:
         return Reply(answer=REFUSALS.get(saved.status, ct.BAD_BUTTON))
     return Reply(live=saved.shown or ())
@@ -154,6 +155,7 @@ async def on_tap(deps: BotData, chat: Chat, data: str, shown: str) -> Reply:
         saved = await checkins.save_answer(
             deps.db, deps.catalogue, user_id, tap.session_id, tap.checkin(), now, partial=True,
             show=lambda session, _: _keep(session, deps, chat, tap.session_id, screen),
+            coaches=deps.settings.admin_user_ids,
         )  # fmt: skip
         status = checkins.OPEN if saved.status == checkins.ALREADY else saved.status
         written = saved.shown

@@ -10,12 +10,13 @@ the routines that changed and the check-in, and waits for an optional note.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import coach
 from bot.coaching.catalogue import Catalogue
 from bot.coaching.checkin import Logged, areas_text, may_reanswer, parse_areas, session_result
 from bot.coaching.morning import needs_check
@@ -138,11 +139,13 @@ async def save_answer(
     *,
     partial: bool = False,
     show: ShowSaved | None = None,
+    coaches: Sequence[int] = (),
 ) -> Saved:
     """Save a check-in (or replace one within 12 hours) and recompute the prescription.
 
     A partial answer (pain, areas, no side yet) is stored only while no complete answer
-    exists: a re-answer replaces a complete one on its last tap, never half-way.
+    exists: a re-answer replaces a complete one on its last tap, never half-way. Once the
+    areas are known, high pain alerts the `coaches` who asked for it (once per check-in).
     """
     async with db.write() as session:
         user = await store.lock_user(session, user_id)
@@ -185,7 +188,10 @@ async def save_answer(
         # A stored answer without a side is one left half-way, not a previous answer.
         again = target.checkin is not None and target.checkin.weaker_side is not None
         saved = Saved(target.status, progression, reminder, user.timezone, again, morning=morning)
-        return saved if show is None else replace(saved, shown=await show(session, saved))
+        shown = await show(session, saved) if show is not None else ()
+        if answer.areas or not partial:
+            shown += await coach.pain_alert(session, coaches, user, session_id, answer, now)
+        return replace(saved, shown=shown)
 
 
 async def save_note(db: Database, user_id: int, awaited: Awaited, note: str, now: datetime) -> bool:

@@ -36,6 +36,8 @@ class BotData:
         # Waits between retries; tests put one here that moves a ManualClock instead.
         self.sleep: Sleep = asyncio.sleep
         self.timer_lock = asyncio.Lock()
+        # Charts are drawn in worker threads; two at a time leave the loop its share of the CPU.
+        self.render_slots = asyncio.Semaphore(2)
         self.idle_sweep_at: datetime | None = None
 
 

@@ -6,11 +6,14 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import coach
+from bot.coaching import coach as c
 from bot.coaching import morning as m
+from bot.coaching.checkin import parse_areas
 from bot.coaching.morning import MorningTap
 from bot.coaching.profile import owned_bands
 from bot.coaching.progression import changed_routines, prescription_from_json
-from bot.coaching.screen import Chat, Reply, Screen
+from bot.coaching.screen import Chat, LiveRef, Reply, Screen
 from bot.context import BotData
 from bot.delivery import Lane
 from storage import live_messages as live
@@ -44,7 +47,26 @@ async def on_tap(deps: BotData, chat: Chat, data: str) -> Reply:
             screen=Screen(text).to_json(), lane=Lane.REPLY, now=now, message_id=chat.message_id,
             new_message=chat.message_id is None,
         )  # fmt: skip
-    return Reply(answer=SAVED, live=(shown,) if shown is not None else ())
+        alerts = await _alert_worse(session, deps, user, row, checkin, tap.answer, now)
+    return Reply(answer=SAVED, live=(*((shown,) if shown is not None else ()), *alerts))
+
+
+async def _alert_worse(
+    session: AsyncSession,
+    deps: BotData,
+    user: User,
+    row: WorkoutSession,
+    checkin: PainCheckin,
+    answer: str,
+    now: datetime,
+) -> tuple[LiveRef, ...]:
+    """Tell the coaches who want pain alerts that a member's back feels worse (once)."""
+    if answer != m.WORSE:
+        return ()
+    text = c.worse_alert(user.first_name, checkin.pain, parse_areas(checkin.areas))
+    return await coach.alert(
+        session, deps.settings.admin_user_ids, c.WORSE_ALERT, row.id, text, now
+    )
 
 
 async def _refusal(

@@ -10,10 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.coaching import texts
 from bot.coaching.onboarding_keyboards import (
     DONE_BANDS,
-    KEEP,
     KEEP_SCHEDULE,
     TOGGLE_BANDS,
-    MenuTap,
     OnboardingTap,
     onboarding_keyboard,
     settings_menu,
@@ -39,6 +37,7 @@ from storage import repositories as repo
 from storage.models import User
 
 FIRST_STEP = texts.ONBOARDING_STEPS[0]
+EDITABLE = ("goal", "band")  # changed alone from /settings; reminders have their own menu
 
 
 def _next_step(step: str) -> str | None:
@@ -76,13 +75,15 @@ async def question(
     intro: str | None = None,
     prefix: str | None = None,
     owned: int | None = None,
+    edit: bool = False,
 ) -> Screen:
     """Return the question for `step` with its keyboard, the saved answer ticked and named.
 
-    `owned` is the band mask ticked so far at the band step (default: the bands saved).
+    `owned` is the band mask ticked so far at the band step (default: the bands saved);
+    `edit` asks it alone, to change just this setting from /settings.
     """
     current = await _current_value(session, user, step)
-    text = texts.question(step, intro=intro)
+    text = texts.question(step, intro=intro, alone=edit)
     keep: str | None = None
     if user.onboarded_at is not None:  # changing settings: say what each one is now
         now_label = await _current_label(session, user, step)
@@ -97,7 +98,7 @@ async def question(
         owned = _saved_bands(user)
     markup = onboarding_keyboard(
         step, current=current, default_timezone=zone, zones=tuple(dict.fromkeys(zones)),
-        keep=keep, owned=owned,
+        keep=keep, owned=owned, edit=edit,
     )  # fmt: skip
     return Screen(text, markup)
 
@@ -139,6 +140,15 @@ async def settings_summary(session: AsyncSession, user_id: int, heading: str) ->
     )
 
 
+async def menu_screen(
+    session: AsyncSession, deps: BotData, user: User, heading: str = texts.SETTINGS_HEADING
+) -> Screen:
+    """Return the /settings menu under a summary of the member's settings."""
+    text = await settings_summary(session, user.id, heading)
+    coach = user.id in deps.settings.admin_user_ids
+    return Screen(text, settings_menu(coach=coach, alerts=user.pain_alerts))
+
+
 async def start(deps: BotData, user_id: int, chat_id: int, first_name: str) -> Reply:
     """Register or welcome back the user and continue or offer to change their settings."""
     async with deps.db.write() as session:
@@ -155,9 +165,8 @@ async def start(deps: BotData, user_id: int, chat_id: int, first_name: str) -> R
             resume = "Let's pick up where we were."
             screen = await question(session, deps, user, user.onboarding_step, prefix=resume)
             return Reply(send=(screen,))
-        heading = f"Welcome back, {first_name}! Your settings:"
-        text = await settings_summary(session, user.id, heading)
-    return Reply(send=(Screen(text, settings_menu()),))
+        heading = texts.WELCOME_BACK.format(name=first_name)
+        return Reply(send=(await menu_screen(session, deps, user, heading),))
 
 
 def _mask(value: str, prefix: str) -> int | None:
@@ -185,6 +194,29 @@ def values_for(step: str, value: str) -> dict[str, Any] | None:
     return None
 
 
+async def _keeping_band(
+    session: AsyncSession, user_id: int, step: str, values: dict[str, Any]
+) -> dict[str, Any]:
+    """Return the values to save, keeping the band in use when the bands owned still have it."""
+    if step == "band" and values.get("bands_owned"):
+        user = await repo.get_user(session, user_id)
+        if user is not None and user.band in owned_bands(values["bands_owned"]):
+            return {**values, "band": user.band}  # adding a band keeps the one in use
+    return values
+
+
+async def change_one(deps: BotData, user_id: int, step: str, values: dict[str, Any]) -> Reply:
+    """Save one setting changed from /settings (goal or bands) and show the menu again."""
+    async with deps.db.write() as session:
+        user = await repo.get_user(session, user_id)
+        if user is None or user.onboarded_at is None:
+            return Reply(answer=texts.NEED_START, alert=True)
+        values = await _keeping_band(session, user_id, step, values)
+        await repo.update_user(session, user_id, **values)
+        await session.refresh(user)
+        return Reply(answer=texts.SAVED, edit=await menu_screen(session, deps, user))
+
+
 async def apply(
     deps: BotData,
     user_id: int,
@@ -197,10 +229,7 @@ async def apply(
     """Save one onboarding answer and return what comes next; None if the step had moved."""
     nxt = _next_step(step)
     async with deps.db.write() as session:
-        if step == "band" and values.get("bands_owned"):
-            user = await repo.get_user(session, user_id)
-            if user is not None and user.band in owned_bands(values["bands_owned"]):
-                values = {**values, "band": user.band}  # adding a band keeps the one in use
+        values = await _keeping_band(session, user_id, step, values)
         if not await repo.advance_onboarding(session, user_id, step, nxt, **values):
             return None
         if step == "schedule" and preset_key != KEEP_SCHEDULE:
@@ -225,12 +254,14 @@ async def on_button(deps: BotData, user_id: int, data: str) -> Reply:
     """Handle a tap on an onboarding choice, rejecting stale and forged buttons."""
     tap = OnboardingTap.parse(data)
     toggled = _mask(tap.value, TOGGLE_BANDS) if tap is not None and tap.step == "band" else None
-    if toggled is not None:
-        return await _tick_bands(deps, user_id, toggled)
-    valid = tap is not None and tap.step in texts.ONBOARDING_STEPS
+    if tap is not None and toggled is not None:
+        return await _tick_bands(deps, user_id, toggled, edit=tap.edit)
+    valid = tap is not None and tap.step in (EDITABLE if tap.edit else texts.ONBOARDING_STEPS)
     values = values_for(tap.step, tap.value) if tap is not None and valid else None
     if tap is None or values is None:
         return Reply(answer=texts.UNKNOWN_BUTTON, alert=True)
+    if tap.edit:
+        return await change_one(deps, user_id, tap.step, values)
     screen = await apply(deps, user_id, tap.step, values, preset_key=tap.value)
     if screen is not None:
         return Reply(edit=screen)
@@ -244,24 +275,19 @@ async def on_button(deps: BotData, user_id: int, data: str) -> Reply:
     return Reply(answer=texts.STALE_BUTTON, send=(screen,))
 
 
-async def _tick_bands(deps: BotData, user_id: int, owned: int) -> Reply:
+async def _tick_bands(deps: BotData, user_id: int, owned: int, *, edit: bool = False) -> Reply:
     """Show the band step with these bands ticked (nothing is saved before Done)."""
     async with deps.db.read() as session:
         user = await repo.get_user(session, user_id)
-        if user is None:
+        if user is None or (edit and user.onboarded_at is None):
             return Reply(answer=texts.NEED_START, alert=True)
-        if user.onboarding_step != "band":
+        if not edit and user.onboarding_step != "band":
             return Reply(answer=texts.ALREADY_DONE)
-        return Reply(edit=await question(session, deps, user, "band", owned=owned))
+        return Reply(edit=await question(session, deps, user, "band", owned=owned, edit=edit))
 
 
-async def on_settings_menu(deps: BotData, user_id: int, data: str) -> Reply:
-    """Handle 'Change settings' or 'Keep as is' after a repeated /start."""
-    tap = MenuTap.parse(data)
-    if tap is None:
-        return Reply(answer=texts.UNKNOWN_BUTTON, alert=True)
-    if tap.action == KEEP:
-        return Reply(edit=Screen(texts.KEPT))
+async def restart(deps: BotData, user_id: int) -> Reply:
+    """Walk a member through the four setup steps again, each showing what it is now."""
     async with deps.db.write() as session:
         user = await repo.get_user(session, user_id)
         if user is None:

@@ -24,13 +24,6 @@ async def on_button(update: Update, context: BandCoachContext) -> None:
     await context.delivery.reply(update, reply)
 
 
-async def on_settings_menu(update: Update, context: BandCoachContext) -> None:
-    """Handle 'Change settings' or 'Keep as is' after a repeated /start."""
-    user_id = chat_of(update).user_id
-    reply = await service.on_settings_menu(context.bot_data, user_id, data_of(update))
-    await context.delivery.reply(update, reply)
-
-
 async def on_typed(update: Update, context: BandCoachContext, user: User) -> None:
     """Handle text typed mid-onboarding: a time at the schedule step, a zone at the last."""
     reply = await service.typed(context.bot_data, user, text_of(update))

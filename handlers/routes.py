@@ -15,12 +15,14 @@ from telegram.ext import (
 )
 
 from bot.coaching.checkin_keyboards import CHECKIN
+from bot.coaching.data_texts import DATA
 from bot.coaching.morning import PREFIX as MORNING
-from bot.coaching.onboarding_keyboards import ONBOARDING, SETTINGS_MENU
+from bot.coaching.onboarding_keyboards import EDIT, ONBOARDING, SETTINGS_MENU
 from bot.coaching.reminder_keyboards import NUDGE, SETTINGS
+from bot.coaching.report_keyboards import REPORTS
 from bot.coaching.session_keyboards import SESSION, SETUP
 from bot.context import BandCoachApp, BandCoachContext
-from handlers import checkin, common, errors, onboarding, reminders, session
+from handlers import checkin, common, errors, onboarding, progress, reminders, session, settings
 
 
 def build_handlers() -> list[BaseHandler[Update, BandCoachContext, Any]]:
@@ -44,9 +46,19 @@ def build_handlers() -> list[BaseHandler[Update, BandCoachContext, Any]]:
         CommandHandler("warmup", session.warmup, filters=new_messages),
         CommandHandler("checkin", checkin.checkin_command, filters=new_messages),
         CommandHandler("plan", checkin.plan_command, filters=new_messages),
+        CommandHandler("progress", progress.progress_command, filters=new_messages),
+        CommandHandler("summary", progress.summary_command, filters=new_messages),
+        CommandHandler("history", progress.history_command, filters=new_messages),
+        CommandHandler("settings", settings.settings_command, filters=new_messages),
+        CommandHandler("export", settings.export_command, filters=new_messages),
+        CommandHandler("deletedata", settings.delete_command, filters=new_messages),
+        CommandHandler("stats", settings.stats_command, filters=new_messages),
         # Buttons, by the prefix of their callback data.
         CallbackQueryHandler(onboarding.on_button, pattern=rf"^{ONBOARDING}:"),
-        CallbackQueryHandler(onboarding.on_settings_menu, pattern=rf"^{SETTINGS_MENU}:"),
+        CallbackQueryHandler(settings.on_menu_button, pattern=rf"^{SETTINGS_MENU}:"),
+        CallbackQueryHandler(onboarding.on_button, pattern=rf"^{EDIT}:"),
+        CallbackQueryHandler(progress.on_button, pattern=rf"^{REPORTS}:"),
+        CallbackQueryHandler(settings.on_delete_button, pattern=rf"^{DATA}:"),
         CallbackQueryHandler(reminders.on_nudge_button, pattern=rf"^{NUDGE}:"),
         CallbackQueryHandler(reminders.on_settings_button, pattern=rf"^{SETTINGS}:"),
         CallbackQueryHandler(session.on_setup_button, pattern=rf"^{SETUP}:"),

@@ -53,15 +53,12 @@ SUGGESTED_2 = "✓ 2 rounds (suggested)"
 
 
 async def add_bands(user: FakeUser, *bands: str) -> None:
-    """Tick more bands the member owns in Change settings, keeping everything else."""
-    await user.send("/start")
-    await user.tap("Change settings")
-    await user.tap(next(label for row in user.buttons() for label in row if label[0] == "✓"))
+    """Tick more bands the member owns in /settings → My bands, keeping everything else."""
+    await user.send("/settings")
+    await user.tap("🎨 My bands")
     for band in bands:
         await user.tap(band)
     await user.tap("✅ Save my bands")
-    for _ in range(2):  # the schedule and the time zone, as they are
-        await user.tap(next(label for row in user.buttons() for label in row if label[0] == "✓"))
 
 
 SQUATS_ASKED = t.SQUATS_QUESTION.split("{routine}")[1][:20]

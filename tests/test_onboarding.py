@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from bot.coaching import texts
+from bot.coaching.onboarding_keyboards import CLOSE, SET_UP_AGAIN, settings_menu
 from bot.context import BandCoachApp
 from bot.fake_telegram import FakeTelegram, FakeUser
 from storage import repositories as repo
@@ -145,17 +146,17 @@ async def test_rerunning_start_keeps_data_and_offers_changes(
     await user.send("/start")
     msg = user.last_message()
     assert "Welcome back, Alex!" in msg.text and "Band: 🟢 Green" in msg.text
-    assert user.buttons() == [["Change settings"], ["Keep as is"]]
+    assert user.buttons() == [[b.label for b in row] for row in settings_menu()]
     row, _ = await stored(app_db, user.user_id)
     assert row.band == "green" and row.onboarding_step is None
-    await user.tap("Keep as is")
+    await user.tap(CLOSE)
     assert user.last_message().text == texts.KEPT
 
 
 async def test_change_settings_ticks_current_choices(user: FakeUser, app_db: Database) -> None:
     await onboard(user)
     await user.send("/start")
-    await user.tap("Change settings")
+    await user.tap(SET_UP_AGAIN)
     assert "✓ Warm up before lifting" in labels(user)
     await user.tap("✓ Warm up before lifting")
     assert "✓ 🟢 Green" in labels(user)
@@ -181,7 +182,7 @@ async def test_change_settings_names_each_current_value_and_keeps_a_typed_time(
     await user.send("06:30")  # a time no preset has
     await user.send("Asia/Kolkata")  # a zone the buttons do not offer
     await user.send("/start")
-    await user.tap("Change settings")
+    await user.tap(SET_UP_AGAIN)
     assert "Now: Warm up before lifting." in user.last_message().text
     await user.tap("✓ Warm up before lifting")
     assert "Now: 🟢 Green." in user.last_message().text

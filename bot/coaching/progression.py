@@ -42,12 +42,12 @@ SAME = "same"
 
 NEED_BAND = (
     "Every banded move is at the top of its range, so next comes the {band} band, which you "
-    "don't have yet: get one and tick it (/start → Change settings). Until then the reps stay "
+    "don't have yet: get one and tick it (/settings → My bands). Until then the reps stay "
     "at the top"
 )
 GET_LIGHTER = (
     "A {band} band would make these lighter still: if you get one, tick it "
-    "(/start → Change settings)"
+    "(/settings → My bands)"
 )
 _UNIT_WORDS = {"reps": "reps", "steps": "steps", "seconds": "seconds", "hold": "reps"}
 

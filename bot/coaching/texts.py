@@ -11,10 +11,18 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("start", "Set up Band Coach or change your settings"),
     ("warmup", "Start a guided warm-up"),
     ("help", "What I can do"),
-    ("reminders", "Change reminder days, time or time zone"),
+    ("progress", "Your streak, targets and pain trend, with a chart"),
+    ("history", "Your past sessions"),
     ("checkin", "Pain check-in for your last warm-up"),
     ("plan", "Your current targets, bands and rests"),
+    ("reminders", "Change reminder days, time or time zone"),
+    ("settings", "Goal, bands, reminders and your data"),
+    ("summary", "A one-page summary to share with your physio"),
+    ("export", "Your sets and check-ins as CSV files"),
+    ("deletedata", "Delete everything Band Coach keeps about you"),
 )
+# Published in the menus of the coaches in ADMIN_USER_IDS only (and answered only for them).
+COACH_COMMANDS: tuple[tuple[str, str], ...] = (("stats", "Coach: members, activity and pain"),)
 
 ONBOARDING_STEPS: tuple[str, ...] = ("goal", "band", "schedule", "timezone")
 
@@ -76,6 +84,9 @@ PRIVATE_ONLY = (
 UNKNOWN_COMMAND = "I don't know {command}. Here's what I can do:\n\n{commands}"
 UNSUPPORTED = "I can only read text and button taps. Send /help to see what I can do."
 KEPT = "👍 Nothing changed. Send /help any time."
+SAVED = "Saved ✓"
+SETTINGS_HEADING = "⚙️ Your settings"
+WELCOME_BACK = "Welcome back, {name}! Your settings:"
 DATABASE_LOCKED = (
     "The database is busy right now, so that didn't go through. Please try again in a moment."
 )
@@ -93,9 +104,12 @@ def progress(step: str) -> str:
     return f"Step {ONBOARDING_STEPS.index(step) + 1} of {len(ONBOARDING_STEPS)}"
 
 
-def question(step: str, *, intro: str | None = None) -> str:
-    """Return an onboarding question with its progress line (and the intro before the first)."""
-    body = f"{progress(step)} · {QUESTIONS[step]}"
+def question(step: str, *, intro: str | None = None, alone: bool = False) -> str:
+    """Return an onboarding question with its progress line (and the intro before the first).
+
+    `alone` asks it on its own, from /settings, without the progress line.
+    """
+    body = QUESTIONS[step] if alone else f"{progress(step)} · {QUESTIONS[step]}"
     return f"{intro}\n\n{body}" if intro else body
 
 
