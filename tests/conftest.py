@@ -170,12 +170,17 @@ async def app(
         pytest.fail(f"A handler raised:\n{details}")
 
 
-@pytest.fixture
-def quiet_jobs(app: BandCoachApp) -> None:
-    """Stop the background polling jobs: the tests dispatch and fire timers themselves."""
+def quiet(app: BandCoachApp) -> None:
+    """Stop an app's background polling jobs: the test dispatches and fires timers itself."""
     assert app.job_queue is not None
     for job in app.job_queue.jobs():
         job.schedule_removal()
+
+
+@pytest.fixture
+def quiet_jobs(app: BandCoachApp) -> None:
+    """Stop the background polling jobs: the tests dispatch and fire timers themselves."""
+    quiet(app)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -189,3 +190,54 @@ async def rows_of(db: Database, user_ids: Sequence[int]) -> dict[str, list[tuple
             name: sorted((tuple(row) for row in (await session.execute(query)).all()), key=repr)
             for name, query in queries.items()
         }
+
+
+SEEDED_MOVES = (("glute_bridge", "reps", None), ("lateral_walks", "steps", "left"))
+
+
+async def seed_history(
+    db: Database,
+    user_id: int,
+    first: datetime,
+    *,
+    weeks: int = 8,
+    days: Sequence[int] = (0, 2, 4),
+    zone: str = "UTC",
+) -> list[int]:
+    """Write `weeks` of finished sessions (Mon, Wed, Fri from `first`) with sets and check-ins.
+
+    Targets climb one rep a session from 10 and the band goes from yellow to green half-way;
+    every third check-in names the low back. Returns the session ids, oldest first.
+    """
+    ids: list[int] = []
+    async with db.write() as session:
+        for n, at in enumerate(
+            first + timedelta(weeks=w, days=d) for w in range(weeks) for d in days
+        ):
+            band = "yellow" if n < weeks * len(days) // 2 else "green"
+            row = WorkoutSession(
+                user_id=user_id, routine_key="lower", rounds=1, band=band, timezone=zone,
+                status="completed", plan={}, position=len(SEEDED_MOVES), started_at=at,
+                updated_at=at, ended_at=at + timedelta(minutes=10),
+            )  # fmt: skip
+            session.add(row)
+            await session.flush()
+            for i, (move, unit, side) in enumerate(SEEDED_MOVES):
+                session.add(
+                    SessionSet(
+                        session_id=row.id, position=i, round_no=1, step_no=i + 1,
+                        exercise_key=move, side=side, unit=unit, target=10 + n % 6,
+                        actual=10 + n % 6 - (i == 1 and n % 5 == 0), outcome="done",
+                        band=band, logged_at=at + timedelta(minutes=2 + i),
+                    )
+                )  # fmt: skip
+            session.add(
+                PainCheckin(
+                    user_id=user_id, session_id=row.id, pain=n % 4,
+                    areas="low_back" if n % 3 == 0 and n % 4 else "",
+                    weaker_side=("left", "right", "same")[n % 3], note=f"note {n}, with a comma",
+                    created_at=at + timedelta(minutes=12), updated_at=at + timedelta(minutes=12),
+                )
+            )  # fmt: skip
+            ids.append(row.id)
+    return ids

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.coaching.adherence import SCORE_FORMULA, Adherence
+from bot.coaching.adherence import Adherence
 from bot.coaching.catalogue import Catalogue
 from bot.coaching.checkin_texts import AREA_LABELS
 from bot.coaching.profile import BAND_LABELS
@@ -33,6 +33,7 @@ SUMMARY_BUTTON = "📄 One-page summary to share"
 STALE_PAGE = "That page is out of date. Here are your latest sessions."
 WORKING = "⏳ Drawing your chart…"
 
+SCORE_HINT = "every session lifts it up to 3 a week; it fades slowly when you stop"
 STATUS_WORDS = {
     SessionStatus.COMPLETED: "finished",
     SessionStatus.STOPPED: "stopped early",
@@ -100,8 +101,7 @@ def progress_text(
         "",
         f"This week: {adh.this_week} of {adh.goal} sessions {week_dots(adh.this_week, adh.goal)}",
         f"🔥 Weekly streak: {streak} (a week with {adh.goal} sessions keeps it going)",
-        f"💯 Consistency: {adh.score}/100",
-        f"   ({SCORE_FORMULA})",
+        f"💯 Consistency: {adh.score}/100 ({SCORE_HINT})",
     ]
     if targets:
         lines += ["", "🎯 Targets now:"]
