@@ -18,33 +18,29 @@ PAGE_SIZE = 5
 async def page(
     deps: BotData, user_id: int, number: int = 0, drawn_total: int | None = None
 ) -> Reply:
-    """Return page `number` of /history (0: the newest); a stale page button gets page 0."""
+    """Return page `number` of /history (0: the newest) as a new message, or edited into the
+    tapped one when a page button drew it (`drawn_total`: the sessions there were then).
+
+    A page button drawn before the member's sessions changed, or past the end, gets page 0.
+    """
+    tapped = drawn_total is not None
     async with deps.db.read() as session:
         user = await repo.get_user(session, user_id)
         if user is None or user.onboarding_step is not None:
-            return (
-                Reply(answer=NEED_START, alert=True)
-                if drawn_total is not None
-                else Reply.text(NEED_START)
-            )
-        offset = number * PAGE_SIZE
-        stale = drawn_total is not None and drawn_total != await store.count_sessions(
-            session, user_id
-        )
+            return Reply(answer=NEED_START, alert=True) if tapped else Reply.text(NEED_START)
+        total = await store.count_sessions(session, user_id)
+        stale = tapped and (drawn_total != total or number * PAGE_SIZE >= max(total, 1))
         if stale:
-            offset = number = 0
-        lines, total = await store.history_page(
-            session, user_id, user.timezone, offset=offset, limit=PAGE_SIZE
+            number = 0
+        lines = await store.history_page(
+            session, user_id, user.timezone, offset=number * PAGE_SIZE, limit=PAGE_SIZE
         )
-    if not lines and number:  # past the end (only a forged button gets here)
-        return await page(deps, user_id)
     if not lines:
         screen = Screen(rt.NO_SESSIONS)
     else:
-        pages = -(-total // PAGE_SIZE)
-        text = rt.history_text(deps.catalogue, lines, offset, total)
-        screen = Screen(text, history_keyboard(number, pages, total))
-    if drawn_total is None:
+        text = rt.history_text(deps.catalogue, lines, number * PAGE_SIZE, total)
+        screen = Screen(text, history_keyboard(number, -(-total // PAGE_SIZE), total))
+    if not tapped:
         return Reply(send=(screen,))
     return Reply(answer=rt.STALE_PAGE if stale else None, edit=screen)
 

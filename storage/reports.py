@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, delete, exists, func, or_, select
+from sqlalchemy import ColumnElement, case, delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.coaching.coach import ALERT_KINDS, alert_key
@@ -26,12 +26,12 @@ from storage.models import (
 )
 
 
-def _trained() -> object:
+def _trained() -> ColumnElement[bool]:
     """Return the condition 'this session has a set that was done'."""
     return exists().where(SessionSet.session_id == WorkoutSession.id, SessionSet.actual > 0)
 
 
-def _zone(fallback: str) -> object:
+def _zone(fallback: str) -> ColumnElement[str]:
     """Return the session's zone, or the member's zone now for sessions from before 0008."""
     return func.coalesce(WorkoutSession.timezone, fallback)
 
@@ -135,9 +135,8 @@ async def member_counts(session: AsyncSession, user_id: int) -> tuple[int, int, 
 
 async def history_page(
     session: AsyncSession, user_id: int, zone: str, *, offset: int, limit: int
-) -> tuple[list[SessionLine], int]:
-    """Return one page of sessions, newest first, and how many sessions there are in all."""
-    total = await session.scalar(select(func.count()).where(WorkoutSession.user_id == user_id))
+) -> list[SessionLine]:
+    """Return one page of sessions, newest first."""
     done = func.count(case((SessionSet.actual > 0, 1)))
     skipped = func.count(case((SessionSet.actual == 0, 1)))
     result = await session.execute(
@@ -160,7 +159,7 @@ async def history_page(
         .offset(offset)
         .limit(limit)
     )
-    return [SessionLine(*row) for row in result.all()], total
+    return [SessionLine(*row) for row in result.all()]
 
 
 async def delete_member(session: AsyncSession, user_id: int) -> int:
@@ -178,7 +177,7 @@ async def delete_member(session: AsyncSession, user_id: int) -> int:
     stale = or_(LiveMessage.user_id == user_id, LiveMessage.key.in_(alert_keys))
     await session.execute(delete(LiveMessage).where(stale))
     result = await session.execute(delete(User).where(User.id == user_id))
-    return result.rowcount or 0
+    return result.rowcount or 0  # type: ignore[attr-defined]
 
 
 async def stats(
@@ -216,5 +215,5 @@ async def stats(
     )
     return (
         int(member_count or 0), int(active), int(this_week or 0), int(on_track),
-        int(blocked or 0), [tuple(row) for row in pain.all()],
+        int(blocked or 0), [(name, at, tz, level) for name, at, tz, level in pain.all()],
     )  # fmt: skip

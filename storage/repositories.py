@@ -109,7 +109,7 @@ async def update_user(session: AsyncSession, user_id: int, **values: Any) -> boo
 async def set_pain_alerts(session: AsyncSession, user_id: int, on: bool) -> bool:
     """Turn a coach's pain alerts on or off; False if there is no such user."""
     result = await session.execute(update(User).where(User.id == user_id).values(pain_alerts=on))
-    return bool(result.rowcount)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def restart_onboarding(session: AsyncSession, user_id: int, first_step: str) -> None:
