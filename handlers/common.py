@@ -31,7 +31,11 @@ AWAITING_HANDLERS: dict[Awaiting, TypedInputHandler] = {
 
 async def help_command(update: Update, context: BandCoachContext) -> None:
     """List every command."""
-    await context.delivery.reply(update, Reply.text(texts.help_text()))
+    coach = (
+        update.effective_user is not None
+        and update.effective_user.id in context.settings.admin_user_ids
+    )
+    await context.delivery.reply(update, Reply.text(texts.help_text(coach=coach)))
 
 
 async def on_text(update: Update, context: BandCoachContext) -> None:

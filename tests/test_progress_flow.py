@@ -144,6 +144,10 @@ async def test_stats_are_for_coaches_only(
     member = fake.user(31, first_name="Robin")
     await member.send("/stats")
     assert member.last_message().text == c.NOT_AVAILABLE
+    await member.send("/help")
+    assert "/stats" not in member.last_message().text
+    await coach.send("/help")
+    assert "/stats – Coach: members, activity and pain" in coach.last_message().text
     await onboard(member)
     await seed_history(coach_app.bot_data.db, member.user_id, EIGHT_WEEKS_AGO)
     async with coach_app.bot_data.db.write() as session:

@@ -138,9 +138,10 @@ def summary(
     )
 
 
-def help_text() -> str:
-    """Return the /help message listing every command."""
-    lines = "\n".join(f"/{name} – {desc}" for name, desc in COMMANDS)
+def help_text(*, coach: bool = False) -> str:
+    """Return the /help message listing every command (a coach's commands too for a coach)."""
+    commands = COMMANDS + COACH_COMMANDS if coach else COMMANDS
+    lines = "\n".join(f"/{name} – {desc}" for name, desc in commands)
     return f"Here's what I can do:\n\n{lines}\n\n{SAFETY}"
 
 
