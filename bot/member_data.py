@@ -15,8 +15,8 @@ from storage.models import User
 
 
 def signed_up(user: User) -> int:
-    """Return when the member signed up, as the Unix second their data buttons carry."""
-    return int(user.created_at.timestamp())
+    """Return the key of the member's sign-up, which their data buttons carry."""
+    return user.signup_key
 
 
 async def export(deps: BotData, user_id: int) -> Reply:
@@ -58,7 +58,7 @@ async def on_button(deps: BotData, user_id: int, data: str) -> Reply:
         return Reply(answer=UNKNOWN_BUTTON, alert=True)
     async with deps.db.write() as session:
         user = await repo.get_user(session, user_id)
-        if user is None or signed_up(user) != tap.since:
+        if user is None or signed_up(user) != tap.key:
             return Reply(answer=dt.OUTDATED, alert=True)
         if tap.answer == dt.NO:
             return Reply(edit=Screen(dt.KEPT))

@@ -11,6 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.db import Database
 
@@ -48,17 +49,41 @@ def _current(connection: Connection) -> str | None:
 
 
 async def upgrade(db: Database, revision: str = "head") -> str | None:
-    """Migrate the database to `revision`, one process at a time, and return the new revision."""
-    async with db.write_engine.begin() as conn:
-        if not db.is_sqlite:
-            # Two bot processes starting together must not both run the same DDL.
-            await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_MIGRATION_LOCK})
-        before = await conn.run_sync(_current)
-        await conn.run_sync(_upgrade, revision)
-        after = await conn.run_sync(_current)
+    """Migrate the database to `revision`, one process at a time, and return the new revision.
+
+    On SQLite, foreign keys are off while it runs: a migration that rebuilds a table drops
+    the old one, and with them on that drop would cascade into every referencing row. They
+    are checked once it is done, and turned back on.
+    """
+    async with db.write_engine.connect() as conn:
+        driver = (await conn.get_raw_connection()).driver_connection if db.is_sqlite else None
+        if driver is not None:  # outside any transaction, where the PRAGMA takes effect
+            await driver.execute("PRAGMA foreign_keys=OFF")
+        try:
+            async with conn.begin():
+                if not db.is_sqlite:
+                    # Two bot processes starting together must not both run the same DDL.
+                    await conn.execute(
+                        text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_MIGRATION_LOCK}
+                    )
+                before = await conn.run_sync(_current)
+                await conn.run_sync(_upgrade, revision)
+                if driver is not None:
+                    await _no_broken_references(conn)
+                after = await conn.run_sync(_current)
+        finally:
+            if driver is not None:
+                await driver.execute("PRAGMA foreign_keys=ON")
     if before != after:
         logger.info("Database migrated from %s to %s", before or "empty", after)
     return after
+
+
+async def _no_broken_references(conn: AsyncConnection) -> None:
+    """Fail the migration (it rolls back) if a SQLite row points at a row that is not there."""
+    broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
+    if broken:
+        raise RuntimeError(f"migration left {len(broken)} broken reference(s), e.g. {broken[0]}")
 
 
 async def current_revision(db: Database) -> str | None:

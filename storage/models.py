@@ -37,6 +37,10 @@ NAMING_CONVENTION = {
 IdType = BigInteger().with_variant(Integer(), "sqlite")
 
 MON_WED_FRI = 0b0010101  # bit 0 = Monday … bit 6 = Sunday
+SIGNUP_KEY_BITS = 40
+# Ids that buttons carry are never reused on SQLite either, so a button from before a member
+# deleted their data cannot reach a row made after (PostgreSQL sequences never reuse ids).
+NO_REUSE = {"sqlite_autoincrement": True}
 
 
 class Base(DeclarativeBase):
@@ -70,6 +74,8 @@ class User(Base):
     onboarded_at: Mapped[datetime | None]
     awaiting: Mapped[str | None] = mapped_column(String(32))
     pain_alerts: Mapped[bool] = mapped_column(default=False, server_default=false())  # admins
+    # Random per sign-up: /deletedata's buttons carry it, so they outlive no deletion.
+    signup_key: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -129,7 +135,7 @@ class WorkoutSession(Base):
         order_by="SessionSet.position",
     )
 
-    __table_args__ = (Index("ix_workout_sessions_user_status", "user_id", "status"),)
+    __table_args__ = (Index("ix_workout_sessions_user_status", "user_id", "status"), NO_REUSE)
 
 
 class SessionSet(Base):
@@ -246,6 +252,7 @@ class ReminderSlot(Base):
     __table_args__ = (
         UniqueConstraint("user_id", "kind", "due_at"),
         Index("ix_reminder_slots_status_due", "status", "due_at"),
+        NO_REUSE,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, time
 from typing import Any
 
@@ -9,7 +10,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import run, upsert_insert
-from storage.models import ReminderSettings, User
+from storage.models import SIGNUP_KEY_BITS, ReminderSettings, User
 from storage.types import utcnow
 
 
@@ -38,6 +39,7 @@ async def register_user(
         .values(
             id=user_id, chat_id=chat_id, first_name=first_name[:128], timezone=timezone,
             onboarding_step=first_step, is_active=True, created_at=now, updated_at=now,
+            signup_key=secrets.randbits(SIGNUP_KEY_BITS),
         )
         .on_conflict_do_nothing()
         .returning(User.id)

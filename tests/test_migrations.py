@@ -127,3 +127,57 @@ async def test_plans_merge_into_shared_targets_keeping_the_safer_value_and_bands
         ]  # fmt: skip
     finally:
         await db.dispose()
+
+
+async def test_0008_keeps_every_row_and_ids_are_never_reused_after_a_deletion(
+    database_url: str,
+) -> None:
+    db = Database(database_url)
+    try:
+        await upgrade(db, "0007")
+        async with db.write() as session:
+            await session.execute(
+                text("INSERT INTO users (id, chat_id, first_name, timezone, is_active, "
+                     "created_at, updated_at) VALUES (7, 7, 'Ana', 'UTC', true, :t, :t)"),
+                {"t": T},
+            )  # fmt: skip
+            for _ in range(2):
+                await session.execute(
+                    text("INSERT INTO workout_sessions (user_id, routine_key, rounds, status, "
+                         "plan, position, phase, started_at, updated_at) "
+                         "VALUES (7, 'lower', 1, 'completed', '{}', 1, 'step', :t, :t)"),
+                    {"t": T},
+                )  # fmt: skip
+                sid = await session.scalar(text("SELECT max(id) FROM workout_sessions"))
+                await session.execute(
+                    text("INSERT INTO session_sets (session_id, position, round_no, step_no, "
+                         "exercise_key, unit, target, actual, outcome, logged_at) "
+                         "VALUES (:id, 0, 1, 1, 'glute_bridge', 'reps', 10, 10, 'done', :t)"),
+                    {"id": sid, "t": T},
+                )  # fmt: skip
+            await session.execute(
+                text("INSERT INTO pain_checkins (user_id, session_id, pain, areas, raised, "
+                     "created_at, updated_at) VALUES (7, :id, 3, '', false, :t, :t)"),
+                {"id": sid, "t": T},
+            )  # fmt: skip
+        assert await upgrade(db) == head_revision()
+        count = "SELECT count(*) FROM {}"
+        async with db.write() as session:
+            kept = [
+                await session.scalar(text(count.format(t)))
+                for t in ("workout_sessions", "session_sets", "pain_checkins")
+            ]
+            assert kept == [2, 2, 1], "the rebuild cascaded into rows that reference it"
+            await session.execute(text("DELETE FROM workout_sessions WHERE id = :id"), {"id": sid})
+            await session.execute(
+                text("INSERT INTO workout_sessions (user_id, routine_key, rounds, status, plan, "
+                     "position, phase, started_at, updated_at) "
+                     "VALUES (7, 'lower', 1, 'active', '{}', 0, 'step', :t, :t)"),
+                {"t": T},
+            )  # fmt: skip
+            newest = await session.scalar(text("SELECT max(id) FROM workout_sessions"))
+            key = await session.scalar(text("SELECT signup_key FROM users WHERE id = 7"))
+        assert newest == sid + 1, "a deleted session's id went to a new one"
+        assert key == 0
+    finally:
+        await db.dispose()

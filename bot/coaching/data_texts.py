@@ -29,14 +29,14 @@ NOTHING = "There's no data about you to delete. Send /start to set up Band Coach
 
 @dataclass(frozen=True)
 class DataTap:
-    """A tap on the /deletedata question: dd:<yes|no>:<the member's sign-up second>."""
+    """A tap on the /deletedata question: dd:<yes|no>:<the member's sign-up key>."""
 
     answer: str
-    since: int  # users.created_at as a Unix second: a button outlives no deletion
+    key: int  # users.signup_key, random per sign-up: a button outlives no deletion
 
     def encode(self) -> str:
         """Return the callback data."""
-        return f"{DATA}:{self.answer}:{self.since}"
+        return f"{DATA}:{self.answer}:{self.key}"
 
     @classmethod
     def parse(cls, data: str) -> DataTap | None:
@@ -44,16 +44,16 @@ class DataTap:
         parts = data.split(":")
         if len(parts) != 3 or parts[0] != DATA or parts[1] not in (YES, NO):
             return None
-        if not (parts[2].isascii() and parts[2].isdigit() and len(parts[2]) <= 12):
+        if not (parts[2].isascii() and parts[2].isdigit() and len(parts[2]) <= 15):
             return None
         return cls(parts[1], int(parts[2]))
 
 
-def confirm_keyboard(since: int) -> Keyboard:
-    """Return Delete and Keep for the member who signed up at `since`."""
+def confirm_keyboard(key: int) -> Keyboard:
+    """Return Delete and Keep for the member whose sign-up key is `key`."""
     return keyboard(
         [
-            [Button(DELETE, DataTap(YES, since).encode())],
-            [Button(KEEP, DataTap(NO, since).encode())],
+            [Button(DELETE, DataTap(YES, key).encode())],
+            [Button(KEEP, DataTap(NO, key).encode())],
         ]
     )
