@@ -46,8 +46,7 @@ NEED_BAND = (
     "at the top"
 )
 GET_LIGHTER = (
-    "A {band} band would make these lighter still: if you get one, tick it "
-    "(/settings → My bands)"
+    "A {band} band would make these lighter still: if you get one, tick it (/settings → My bands)"
 )
 _UNIT_WORDS = {"reps": "reps", "steps": "steps", "seconds": "seconds", "hold": "reps"}
 
