@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Callable
 from importlib.metadata import entry_points
@@ -21,6 +22,7 @@ from bot.config import ConfigError, Settings
 from bot.context import BandCoachApp, BandCoachContext, BotData
 from bot.delivery import Delivery, Lane, LaneLimiter
 from bot.scheduler import schedule_jobs
+from bot.update_log import LoggedApplication
 from storage.db import Database
 from storage.migrate import upgrade
 
@@ -71,12 +73,17 @@ async def post_init(app: BandCoachApp) -> None:
     logger.info("Band Coach is ready as @%s", app.bot.username)
 
 
-async def post_stop(app: BandCoachApp) -> None:
-    """Let pushes in flight finish while the bot can still reach Telegram (10 s at most)."""
+async def settle_deliveries(app: BandCoachApp, seconds: float) -> None:
+    """Let pushes in flight finish while the bot can still reach Telegram (for `seconds`)."""
     try:
-        await asyncio.wait_for(app.bot_data.delivery.settle(), SETTLE_SECONDS)
+        await asyncio.wait_for(app.bot_data.delivery.settle(), max(seconds, 0.1))
     except TimeoutError:
         logger.warning("Stopped with messages still on their way; the next start sends them")
+
+
+async def post_stop(app: BandCoachApp) -> None:
+    """Let pushes in flight finish while the bot can still reach Telegram (10 s at most)."""
+    await settle_deliveries(app, SETTLE_SECONDS)
 
 
 async def post_shutdown(app: BandCoachApp) -> None:
@@ -98,6 +105,8 @@ def _assemble(app: BandCoachApp, settings: Settings, clock: Clock, catalogue: Ca
 
     token = settings.telegram_bot_token
     secrets = (token.get_secret_value(),) if token is not None else ()
+    if isinstance(app, LoggedApplication):  # members are hashed with a key this bot alone has
+        app.hash_key = hashlib.blake2b(b"member-hash:" + "".join(secrets).encode()).digest()
     deps.alerts = Alerts(clock, notify_admins, logging.getLogger("bot.alerts"), secrets=secrets)
     deps.delivery = Delivery(
         app.bot, deps.db, clock, limiter,
@@ -121,6 +130,7 @@ def build_application(
     loaded_catalogue = catalogue if catalogue is not None else load_catalogue()
     builder = (
         ApplicationBuilder()
+        .application_class(LoggedApplication)
         .token(settings.require_token())
         .base_url(settings.telegram_api_base_url)
         .context_types(ContextTypes(context=BandCoachContext, bot_data=BotData))

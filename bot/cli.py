@@ -25,12 +25,17 @@ def build_parser() -> argparse.ArgumentParser:
         "Settings come from environment variables or a .env file (see README).",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    sub.add_parser(
+    run = sub.add_parser(
         "run",
-        help="run the bot with long polling (needs TELEGRAM_BOT_TOKEN)",
-        description="Migrate the database, then run the bot with long polling until "
-        "SIGINT or SIGTERM.",
+        help="run the bot: long polling, or a webhook with --webhook or WEBHOOK_URL",
+        description="Migrate the database, then run the bot until SIGINT or SIGTERM: with long "
+        "polling, or serving Telegram's webhook on PORT (and /healthz) when --webhook is given "
+        "or WEBHOOK_URL is set. Needs TELEGRAM_BOT_TOKEN; a webhook needs WEBHOOK_SECRET too.",
     )
+    run.add_argument(
+        "--webhook", action="store_true",
+        help="serve Telegram's webhook at WEBHOOK_URL (needs WEBHOOK_URL and WEBHOOK_SECRET)",
+    )  # fmt: skip
     sub.add_parser(
         "migrate",
         help="apply database migrations and exit",
@@ -65,14 +70,25 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def cmd_run(settings: Settings) -> int:
-    """Run the bot with long polling until a stop signal."""
+def cmd_run(settings: Settings, webhook: bool = False) -> int:
+    """Run the bot with long polling, or serving its webhook, until a stop signal."""
     from telegram import Update
 
     from bot.app import build_application
 
     token = settings.require_token()
-    configure_logging(settings.log_level, secrets=(token,))
+    if webhook or settings.webhook_url:
+        if not settings.webhook_url:
+            raise ConfigError(
+                "WEBHOOK_URL is not set: --webhook needs the public https URL Telegram posts to."
+            )
+        secret = settings.require_webhook_secret()
+        configure_logging(settings.log_level, secrets=(token, secret), fmt=settings.log_format)
+        from bot.webhook import serve
+
+        asyncio.run(serve(build_application(settings), settings, secret))
+        return 0
+    configure_logging(settings.log_level, secrets=(token,), fmt=settings.log_format)
     app = build_application(settings)
     app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
     return 0
@@ -83,7 +99,7 @@ def cmd_migrate(settings: Settings) -> int:
     from storage.db import Database
     from storage.migrate import upgrade
 
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, fmt=settings.log_format)
     url = settings.async_database_url()
 
     async def go() -> str | None:
@@ -116,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     try:
         if args.command == "run":
-            return cmd_run(settings)
+            return cmd_run(settings, webhook=args.webhook)
         if args.command == "chat":
             return cmd_chat(settings, args)
         return cmd_migrate(settings)

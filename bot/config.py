@@ -13,6 +13,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_DATA_DIR = Path("data")
 TOKEN_PATTERN = re.compile(r"^\d{5,16}:[A-Za-z0-9_-]{30,}$")
+MIN_SECRET = 24  # Telegram allows 1-256 characters; anything short could be guessed
+WEBHOOK_SECRET_PATTERN = re.compile(rf"^[A-Za-z0-9_-]{{{MIN_SECRET},256}}$")
 
 
 class ConfigError(Exception):
@@ -38,6 +40,12 @@ class Settings(BaseSettings):
     # How long an update waits for another process's write to a SQLite file before the member
     # is told the database is busy.
     sqlite_busy_timeout: float = Field(default=10.0, gt=0, le=120)
+    # Webhook mode (`bandcoach run --webhook`, or whenever WEBHOOK_URL is set).
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    port: int = Field(default=8080, ge=1, le=65535)
+    webhook_listen: str = "0.0.0.0"  # all interfaces: the platform's router reaches us there
+    log_format: str = "text"
 
     @field_validator("admin_user_ids", mode="before")
     @classmethod
@@ -68,6 +76,45 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
+
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, value: str) -> str:
+        """Accept text (one readable line) or json (one object per line, for log platforms)."""
+        if value.lower() not in {"text", "json"}:
+            raise ValueError("must be text or json")
+        return value.lower()
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        """Require an https URL for Telegram's webhook (empty means polling)."""
+        if not value:
+            return None
+        if not value.startswith("https://"):
+            raise ValueError("must start with https:// (Telegram sends webhooks over TLS only)")
+        return value
+
+    def require_webhook_secret(self) -> str:
+        """Return WEBHOOK_SECRET, or raise ConfigError when it is missing or weak."""
+        value = self.webhook_secret.get_secret_value() if self.webhook_secret else ""
+        if not value:
+            raise ConfigError(
+                "WEBHOOK_SECRET is not set: webhook mode needs one, so only Telegram can post "
+                "updates (e.g. `openssl rand -hex 32`)."
+            )
+        if not WEBHOOK_SECRET_PATTERN.match(value):
+            raise ConfigError(
+                f"WEBHOOK_SECRET is too weak: use {MIN_SECRET}-256 characters of letters, digits, "
+                "_ or - (e.g. `openssl rand -hex 32`)."
+            )
+        return value
+
+    def webhook_path(self) -> str:
+        """Return the path Telegram posts to: WEBHOOK_URL's path, or /telegram."""
+        from urllib.parse import urlsplit
+
+        return urlsplit(self.webhook_url or "").path or "/telegram"
 
     @field_validator("telegram_api_base_url")
     @classmethod

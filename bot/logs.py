@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 # Any string shaped like a bot token (id:secret), wherever it appears: URLs, reprs, tracebacks.
@@ -43,15 +45,43 @@ class RedactingFormatter(logging.Formatter):
         return redact(super().format(record), self.secrets)
 
 
-def configure_logging(level: str, secrets: tuple[str, ...] = (), path: Path | None = None) -> None:
-    """Send logs to stderr (or append to `path`) redacted, and quiet chatty libraries."""
+class JsonFormatter(RedactingFormatter):
+    """One JSON object per line, for log platforms: time, level, logger, message, fields."""
+
+    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
+        """Create the formatter with extra literal secrets to mask."""
+        super().__init__("%(message)s", secrets)
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Return the record as one JSON line, secrets masked."""
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        entry.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return redact(json.dumps(entry, ensure_ascii=False, default=str), self.secrets)
+
+
+def configure_logging(
+    level: str, secrets: tuple[str, ...] = (), path: Path | None = None, fmt: str = "text"
+) -> None:
+    """Send logs to stderr (or append to `path`) redacted, and quiet chatty libraries.
+
+    `fmt` is "text" (one readable line) or "json" (one object per line, for log platforms).
+    """
     handler: logging.Handler = (
         logging.StreamHandler(sys.stderr)
         if path is None
         else logging.FileHandler(path, "a", encoding="utf-8")
     )
     handler.setFormatter(
-        RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets)
+        JsonFormatter(secrets)
+        if fmt == "json"
+        else RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets)
     )
     handler.addFilter(StartupNoise())
     root = logging.getLogger()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from telegram import Update
 
+from bot import update_log
 from bot.alerts import failure_kind
 from bot.coaching import texts
 from bot.coaching.screen import Reply
@@ -18,6 +19,7 @@ async def on_error(update: object, context: BandCoachContext) -> None:
     """Report a failed update (rate-limited) and tell the member briefly."""
     error = context.error
     assert error is not None
+    update_log.failed()
     update_id = update.update_id if isinstance(update, Update) else None
     await context.bot_data.alerts.failed(error, where="updates", detail=f"update {update_id}")
     if not isinstance(update, Update):

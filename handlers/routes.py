@@ -14,6 +14,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import update_log
 from bot.coaching.checkin_keyboards import CHECKIN
 from bot.coaching.data_texts import DATA
 from bot.coaching.morning import PREFIX as MORNING
@@ -79,5 +80,8 @@ def build_handlers() -> list[BaseHandler[Update, BandCoachContext, Any]]:
 
 def install(app: BandCoachApp) -> None:
     """Add every handler and the error handler to an Application (the package's entry point)."""
-    app.add_handlers(build_handlers())
+    handlers = build_handlers()
+    for handler in handlers:  # each update's log line names the callback that handled it
+        handler.callback = update_log.named(handler.callback)
+    app.add_handlers(handlers)
     app.add_error_handler(errors.on_error)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import signal
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -24,15 +22,13 @@ from storage.db import Database
 from storage.live_messages import LEASE
 from storage.models import SessionSet, WorkoutSession
 from tests.conftest import FAKE_TOKEN
+from tests.processes import REPLY_LIMIT, STARTUP_LIMIT, BotProcess
 
 pytestmark = pytest.mark.e2e
 
 SEED = int(os.environ.get("BANDCOACH_CRASH_SEED", "20261123"))
 KILLS = 22  # per backend; the brief asks for at least 20
 MEMBERS = 3
-# Upper bounds that only stop a broken run from hanging; a healthy restart takes about a second.
-STARTUP_LIMIT = 60.0
-REPLY_LIMIT = 30.0
 # After the last kill members get this long to finish the session in progress; one whose
 # screen is held by a dead process's lease (see RESUME_PATIENCE) may not, and is left mid-way.
 CALM_LIMIT = 25.0
@@ -93,80 +89,6 @@ class World:
         self.in_flight.update(
             tap.query_id for tap in self.taps if not queries[tap.query_id].answered
         )
-
-
-class BotProcess:
-    """`bandcoach run` as a subprocess, restarted after each kill; each run logs to its own file."""
-
-    def __init__(self, fake: FakeTelegram, base_url: str, database_url: str, folder: Path) -> None:
-        """Prepare the environment every run of the bot gets."""
-        self.fake = fake
-        self.folder = folder
-        self.env = {
-            k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_"))
-        }
-        self.env.update(
-            TELEGRAM_BOT_TOKEN=FAKE_TOKEN,
-            TELEGRAM_API_BASE_URL=base_url,
-            DATABASE_URL=database_url,
-            LOG_LEVEL="DEBUG",  # the token must stay out of even the most detailed log
-        )
-        self.logs: list[Path] = []
-        self.proc: asyncio.subprocess.Process | None = None
-        self.up = asyncio.Event()
-
-    async def start(self) -> None:
-        """Start the bot and wait until it has published its commands and is long-polling."""
-        commands = len(self.fake.calls_to("setMyCommands"))
-        log_path = self.folder / f"bot-{len(self.logs):02d}.log"
-        self.logs.append(log_path)
-        with log_path.open("wb") as log:
-            self.proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "run", cwd=self.folder, env=self.env,
-                stdout=log, stderr=asyncio.subprocess.STDOUT,
-            )  # fmt: skip
-        proc = self.proc
-        ready = asyncio.ensure_future(
-            self.fake.wait_until(
-                lambda: (
-                    len(self.fake.calls_to("setMyCommands")) > commands
-                    and self.fake.waiting_polls > 0
-                ),
-                timeout=STARTUP_LIMIT,
-            )
-        )
-        exited = asyncio.ensure_future(proc.wait())
-        await asyncio.wait({ready, exited}, return_when=asyncio.FIRST_COMPLETED)
-        exited.cancel()
-        if not ready.done():
-            ready.cancel()
-            pytest.fail(f"The bot exited at start-up:\n{log_path.read_text(errors='replace')}")
-        ready.result()
-        self.up.set()
-
-    async def kill(self) -> None:
-        """SIGKILL the bot and wait until it is gone."""
-        assert self.proc is not None
-        self.up.clear()
-        self.proc.kill()
-        await asyncio.wait_for(self.proc.wait(), REPLY_LIMIT)
-
-    async def stop(self) -> int:
-        """SIGTERM the bot and return its exit status."""
-        assert self.proc is not None
-        self.up.clear()
-        self.proc.send_signal(signal.SIGTERM)
-        return await asyncio.wait_for(self.proc.wait(), REPLY_LIMIT)
-
-    async def ensure_dead(self) -> None:
-        """Kill the bot if it is still running (used in `finally`)."""
-        if self.proc is not None and self.proc.returncode is None:
-            self.proc.kill()
-            await self.proc.wait()
-
-    def output(self) -> str:
-        """Return what every run of the bot printed."""
-        return "\n".join(path.read_text(errors="replace") for path in self.logs)
 
 
 class Member:

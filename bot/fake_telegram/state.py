@@ -7,6 +7,7 @@ import copy
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import NOT_FOUND, UNAUTHORIZED, FakeApiError, too_many_requests
@@ -67,6 +68,14 @@ def _bot_id_from_token(token: str) -> int:
     return int(prefix) if prefix.isdigit() else 123456789
 
 
+@dataclass
+class Gate:
+    """Holds calls of one method until opened; counts the calls that arrived meanwhile."""
+
+    opened: asyncio.Event = field(default_factory=asyncio.Event)
+    waiting: int = 0
+
+
 class FakeTelegram(NetworkFaults, BotApiMethods):
     """Stateful in-memory Telegram Bot API: chats, updates, callbacks and injected faults."""
 
@@ -102,6 +111,8 @@ class FakeTelegram(NetworkFaults, BotApiMethods):
         self.chat_actions: list[tuple[int, str]] = []
         self.files: dict[str, StoredFile] = {}
         self.webhook_url = ""
+        # Methods held until a test lets them answer (see hold()): a call in flight, on demand.
+        self.gates: dict[str, Gate] = {}
         # Telegram's message rate limits, off unless a test or benchmark sets FloodLimits().
         self.flood_limits: FloodLimits | None = None
         self.version = 0
@@ -161,6 +172,11 @@ class FakeTelegram(NetworkFaults, BotApiMethods):
             handler = self._handlers.get(name.lower())
             if handler is None:
                 raise FakeApiError(404, NOT_FOUND)
+            gate = self.gates.get(name.lower())
+            if gate is not None:
+                gate.waiting += 1
+                self._notify()
+                await gate.opened.wait()
             result = await handler(normalised, files)
             status, body = 200, {"ok": True, "result": result}
         except FakeApiError as error:
@@ -185,6 +201,11 @@ class FakeTelegram(NetworkFaults, BotApiMethods):
         else:
             status, payload = await self.handle(parsed.method, parsed.params, parsed.files)
         return status, json.dumps(payload, ensure_ascii=False).encode("utf-8")
+
+    def hold(self, method: str) -> Gate:
+        """Make calls of `method` wait until the returned gate is opened (then all answer)."""
+        gate = self.gates[method.lower()] = Gate()
+        return gate
 
     def calls_to(self, method: str) -> list[ApiCall]:
         """Return recorded calls of one method (case-insensitive)."""
