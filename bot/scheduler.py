@@ -52,11 +52,14 @@ def schedule_jobs(app: BandCoachApp) -> None:
         job_kwargs={"max_instances": 3},  # polls during a long pass return at once, unlogged
     )  # fmt: skip
     app.job_queue.run_repeating(delivery_job, tick, first=tick, name="delivery")
-    # Reminder nudges and snoozes; first=0 also runs it at start-up for the grace rule.
+    # Reminder nudges and snoozes, and once at start-up for the grace rule. Jobs are added
+    # before the JobQueue starts, and APScheduler then moves an interval job's first run from
+    # "now" to a whole interval later; a one-off run with no misfire limit runs at the start.
+    dispatch = guarded(alerts, "reminders", reminders.reminder_job)
+    every = reminders.POLL_SECONDS * tick
     app.job_queue.run_repeating(
-        guarded(alerts, "reminders", reminders.reminder_job),
-        reminders.POLL_SECONDS * tick,
-        first=0,
-        name=reminders.JOB_NAME,
-        job_kwargs=reminders.JOB_KWARGS,
+        dispatch, every, first=every, name=reminders.JOB_NAME, job_kwargs=reminders.JOB_KWARGS
+    )
+    app.job_queue.run_once(
+        dispatch, 0, name=f"{reminders.JOB_NAME}-at-start", job_kwargs={"misfire_grace_time": None}
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 
 from bot.fake_telegram import FakeBotApiServer, FakeTelegram
 from tests.conftest import FAKE_TOKEN
+from tests.processes import WEBHOOK_SECRET, WEBHOOK_URL, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -19,17 +19,12 @@ OTHER_TOKEN = "987654321:AAOtherTokenTheFakeDoesNotKnow_abcdefgh"
 LIMIT = 60.0
 
 
-def closed_port() -> int:
-    """Return a loopback port nothing listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def bandcoach(cwd: Path, *args: str, **env: str) -> tuple[int, str]:
     """Run `python -m bot ARGS` with these settings; return its exit code and stderr+stdout."""
     environment = {
-        k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_"))
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TELEGRAM_", "DATABASE_", "WEBHOOK_"))
     }
     environment.update(env)
     proc = await asyncio.create_subprocess_exec(
@@ -70,14 +65,14 @@ async def test_a_token_telegram_rejects_is_one_line_without_the_token(
 async def test_an_unreachable_bot_api_is_one_line(tmp_path: Path) -> None:
     code, output = await bandcoach(
         tmp_path, "run", TELEGRAM_BOT_TOKEN=OTHER_TOKEN,
-        TELEGRAM_API_BASE_URL=f"http://127.0.0.1:{closed_port()}/bot",
+        TELEGRAM_API_BASE_URL=f"http://127.0.0.1:{free_port()}/bot",
     )  # fmt: skip
     assert code == 2
     assert "cannot reach the Telegram Bot API" in one_line(output)
 
 
 async def test_a_refused_postgresql_is_one_line_without_the_password(tmp_path: Path) -> None:
-    url = f"postgresql://coach:s3cretpw@127.0.0.1:{closed_port()}/bandcoach"
+    url = f"postgresql://coach:s3cretpw@127.0.0.1:{free_port()}/bandcoach"
     code, output = await bandcoach(tmp_path, "migrate", DATABASE_URL=url)
     assert code == 2
     line = one_line(output)
@@ -108,3 +103,36 @@ async def test_the_readme_placeholder_token_says_what_a_token_looks_like(tmp_pat
     assert code == 2
     line = one_line(output, token="123456:your-token-from-botfather")
     assert "like 123456789:AAF" in line and "@BotFather" in line
+
+
+WEAK = "abc123-secret"
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({}, "bandcoach: WEBHOOK_URL is not set: --webhook needs the public https URL"),
+        ({"WEBHOOK_URL": WEBHOOK_URL}, "bandcoach: WEBHOOK_SECRET is not set: webhook mode needs"),
+        (
+            {"WEBHOOK_URL": WEBHOOK_URL, "WEBHOOK_SECRET": WEAK},
+            "bandcoach: WEBHOOK_SECRET is too weak: use 24",
+        ),
+        (
+            {"WEBHOOK_URL": WEBHOOK_URL, "WEBHOOK_SECRET": WEBHOOK_SECRET + " " + WEAK},
+            "bandcoach: WEBHOOK_SECRET is too weak",
+        ),
+        (
+            {"WEBHOOK_URL": "http://bot.example.test/hook", "WEBHOOK_SECRET": WEBHOOK_SECRET},
+            "bandcoach: WEBHOOK_URL: must start with https://",
+        ),
+    ],
+)
+async def test_webhook_settings_that_cannot_work_are_one_line(
+    tmp_path: Path, env: dict[str, str], says: str
+) -> None:
+    code, output = await bandcoach(
+        tmp_path, "run", "--webhook", TELEGRAM_BOT_TOKEN=FAKE_TOKEN, **env
+    )
+    assert code == 2
+    assert one_line(output, FAKE_TOKEN).startswith(says), output
+    assert WEAK not in output and WEBHOOK_SECRET not in output

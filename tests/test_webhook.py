@@ -110,6 +110,18 @@ async def test_a_webhook_instance_answers_telegram_refuses_strangers_and_stops_c
             assert bot.proc is not None
             returncode = await asyncio.wait_for(bot.proc.wait(), REPLY_LIMIT)
             assert time.monotonic() - stopped_at < SHUTDOWN_BOUND
+
+            # Sent while the bot restarts: refused until it is back, then answered once.
+            del fake.gates["sendmessage"]
+            poster.answered.clear()
+            asking = asyncio.create_task(robin.send("/help"))
+            await asyncio.wait_for(poster.answered.wait(), REPLY_LIMIT)
+            assert poster.answers[-1] == (bot.hook, 0)
+            await bot.start()
+            await asyncio.wait_for(asking, REPLY_LIMIT)
+            assert robin.last_message().text == texts.help_text()
+            assert [m.text for m in robin.messages()].count(texts.help_text()) == 2
+            assert await bot.stop() == 0
         finally:
             await bot.ensure_dead()
             await poster.aclose()

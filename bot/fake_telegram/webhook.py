@@ -19,13 +19,14 @@ class WebhookPoster:
     """
 
     def __init__(
-        self, urls: Sequence[str], secret: str, *, attempts: int = 100, pause: float = 0.1
+        self, urls: Sequence[str], secret: str, *, attempts: int = 600, pause: float = 0.1
     ) -> None:
         """Post to these webhook URLs with this secret token."""
         self.urls, self.secret = list(urls), secret
         self.attempts, self.pause = attempts, pause
         self.turn = 0
         self.answers: list[tuple[str, int]] = []  # (url, HTTP status or 0 for no answer)
+        self.answered = asyncio.Event()  # set at every answer; clear it to wait for the next
         self._client = httpx.AsyncClient(timeout=60)
 
     async def __call__(self, update: dict[str, Any]) -> None:
@@ -41,6 +42,7 @@ class WebhookPoster:
             except httpx.TransportError:
                 status = 0
             self.answers.append((url, status))
+            self.answered.set()
             if status == 200:
                 return
             await asyncio.sleep(self.pause)  # Telegram waits a little before each retry
