@@ -60,6 +60,6 @@ def schedule_jobs(app: BandCoachApp) -> None:
     app.job_queue.run_repeating(
         dispatch, every, first=every, name=reminders.JOB_NAME, job_kwargs=reminders.JOB_KWARGS
     )
-    app.job_queue.run_once(
-        dispatch, 0, name=f"{reminders.JOB_NAME}-at-start", job_kwargs={"misfire_grace_time": None}
+    app.job_queue.run_once(  # the same name: whoever stops the dispatcher stops both
+        dispatch, 0, name=reminders.JOB_NAME, job_kwargs={"misfire_grace_time": None}
     )

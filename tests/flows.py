@@ -38,13 +38,15 @@ async def onboard(
     user: FakeUser,
     goal: str = "Ease low-back discomfort",
     *,
+    bands: Sequence[str] = ("Green",),
     schedule: str = "No reminders for now",
     zone: str = "UTC",
 ) -> None:
-    """Finish onboarding with a green band (no reminders and UTC unless told otherwise)."""
+    """Finish onboarding owning a green band (no reminders and UTC unless told otherwise)."""
     await user.send("/start")
     await user.tap(goal)
-    await user.tap("Green")
+    for band in bands:
+        await user.tap(band)
     await user.tap("✅ Save my bands")
     await user.tap(schedule)
     await user.tap(zone)

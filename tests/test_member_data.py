@@ -424,19 +424,25 @@ async def test_deletedata_deletes_every_row_about_the_member_and_nothing_of_anyo
     assert await leftovers(app_db, user.user_id, sessions, "Alex") == []
     assert await rows_of(app_db, [other.user_id]) == theirs
 
+    old_taps = (
+        (dt.DELETE, old_question, (dt.OUTDATED, True)),
+        (dt.KEEP, old_question, (dt.OUTDATED, True)),
+        (t.DONE_LABEL, running, (t.BAD_BUTTON, False)),
+        (OLDER, history_page, (NEED_START, True)),
+        (SETTINGS_REMINDERS, settings_menu, (texts.NEED_START, True)),
+    )
+
+    async def tap_old_buttons() -> None:
+        """Tap every button from before the deletion: each gets a polite answer, nothing more."""
+        sent = bot_count(fake, user)
+        for label, message, answer in old_taps:
+            await user.tap(label, message)
+            assert answer_of(fake, user) == answer, label
+        assert bot_count(fake, user) == sent
+
     # Old buttons before a new /start: a polite answer, and no member comes back.
+    await tap_old_buttons()
     sent = bot_count(fake, user)
-    await user.tap(dt.DELETE, old_question)
-    assert answer_of(fake, user) == (dt.OUTDATED, True)
-    await user.tap(dt.KEEP, old_question)
-    assert answer_of(fake, user) == (dt.OUTDATED, True)
-    await user.tap(t.DONE_LABEL, running)
-    assert answer_of(fake, user) == (t.BAD_BUTTON, False)
-    await user.tap(OLDER, history_page)
-    assert answer_of(fake, user) == (NEED_START, True)
-    await user.tap(SETTINGS_REMINDERS, settings_menu)
-    assert answer_of(fake, user) == (texts.NEED_START, True)
-    assert bot_count(fake, user) == sent
     assert await leftovers(app_db, user.user_id, sessions, "Alex") == []
 
     # No reminder and no next-morning question reaches the member any more.
@@ -467,16 +473,7 @@ async def test_deletedata_deletes_every_row_about_the_member_and_nothing_of_anyo
             None,
         )
     fresh = await rows_of(app_db, [user.user_id])
-    sent = bot_count(fake, user)
-    await user.tap(dt.DELETE, old_question)
-    assert answer_of(fake, user) == (dt.OUTDATED, True)
-    await user.tap(t.DONE_LABEL, running)
-    assert answer_of(fake, user) == (t.BAD_BUTTON, False)
-    await user.tap(OLDER, history_page)
-    assert answer_of(fake, user) == (NEED_START, True)
-    await user.tap(SETTINGS_REMINDERS, settings_menu)
-    assert answer_of(fake, user) == (texts.NEED_START, True)
-    assert bot_count(fake, user) == sent
+    await tap_old_buttons()
     assert await rows_of(app_db, [user.user_id]) == fresh
     assert member in fresh["users"]
     await user.tap("Ease low-back discomfort")  # onboarding carries on from the fresh start

@@ -219,13 +219,7 @@ async def test_settings_change_the_same_columns_as_onboarding(
     fake: FakeTelegram, user: FakeUser, app_db: Database
 ) -> None:
     twin = fake.user(9090, first_name="Alex")
-    await twin.send("/start")
-    await twin.tap("Warm up before lifting")
-    await twin.tap("Green")
-    await twin.tap("Blue")
-    await twin.tap("✅ Save my bands")
-    await twin.tap("No reminders for now")
-    await twin.tap("UTC")
+    await onboard(twin, "Warm up before lifting", bands=("Green", "Blue"))
     await onboard(user)  # back pain, green only
     await user.send("/settings")
     await user.tap("🎯 Goal")

@@ -627,12 +627,7 @@ async def test_hip_flexion_offers_only_light_bands_and_says_where_the_band_goes(
     fake: FakeTelegram, app: BandCoachApp, app_db: Database
 ) -> None:
     user = fake.user(5150, first_name="Ria")
-    await user.send("/start")
-    await user.tap("Ease low-back discomfort")
-    await user.tap("Blue")
-    await user.tap("✅ Save my bands")
-    await user.tap("No reminders for now")
-    await user.tap("UTC")
+    await onboard(user, bands=("Blue",))
     await user.send("/warmup")
     await user.tap(CAT.routine("hip_flexion").name)
     await user.tap("✓ 2 rounds (suggested)")
