@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     reminder_grace_minutes: int = Field(default=60, ge=0, le=24 * 60)
     # Telegram allows about 30 messages a second per bot; a local Bot API server may allow more.
-    telegram_messages_per_second: float = Field(default=30.0, ge=1, le=1000)
+    telegram_messages_per_second: float = Field(default=30.0, ge=1, le=100_000)
     # How long an update waits for another process's write to a SQLite file before the member
     # is told the database is busy.
     sqlite_busy_timeout: float = Field(default=10.0, gt=0, le=120)

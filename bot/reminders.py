@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot import progress
 from bot.coaching import checkin_texts, morning, reminder_texts
 from bot.coaching.checkin_keyboards import first_question
 from bot.coaching.reminder_keyboards import nudge_keyboard
@@ -29,6 +30,8 @@ from bot.delivery.telegram import maybe_delivered, retry_seconds
 from storage import reminders as store
 from storage.blocking import block_chat
 from storage.db import Database
+from storage.models import User, WorkoutSession
+from storage.progress import load_prescriptions
 from storage.sessions import get_session
 
 logger = logging.getLogger(__name__)
@@ -72,36 +75,41 @@ class Outcome:
     flood_waits: int = 0
 
 
-async def nudge_screen(deps: BotData, claim: store.Claim) -> Screen:
-    """Return what a claimed slot says: a reminder with its targets, or a follow-up question."""
-    if claim.kind in (store.FOLLOWUP, store.MORNING) and claim.session_id is not None:
-        async with deps.db.read() as session:
-            row = await get_session(session, claim.session_id)
-        if row is not None:
-            found = deps.catalogue.routines.get(row.routine_key)
-            name = found.name if found else row.routine_key
-            day = local_date(row.started_at, claim.timezone)
-            if claim.kind == store.MORNING:
-                return morning.question(row.id, name, day)
-            return first_question(row.id, checkin_texts.FOLLOWUP.format(routine=name, day=day))
+async def nudge_screens(deps: BotData, claims: Sequence[store.Claim]) -> dict[int, Screen]:
+    """Return what each claimed slot says, by slot id: a reminder with its targets, or a
+    follow-up or next-morning question. One read for the whole batch."""
     catalogue = deps.catalogue
+    screens: dict[int, Screen] = {}
     async with deps.db.read() as session:
-        prescription = await progress.prescription(session, catalogue, claim.user_id)
-    text = reminder_texts.nudge(
-        name=claim.first_name,
-        goal=claim.goal,
-        band=claim.band,
-        catalogue=catalogue,
-        last_routine=claim.last_routine,
-        snoozed=claim.kind == store.SNOOZE,
-        prescription=prescription,
-    )
-    return Screen(text, nudge_keyboard(claim.slot_id))
+        users = await session.scalars(select(User).where(User.id.in_({c.user_id for c in claims})))
+        plans = await load_prescriptions(session, list(users), catalogue)
+        for claim in claims:
+            if claim.kind in (store.FOLLOWUP, store.MORNING) and claim.session_id is not None:
+                row = await get_session(session, claim.session_id)
+                if row is not None:
+                    screens[claim.slot_id] = _question(deps, claim, row)
+                    continue
+            text = reminder_texts.nudge(
+                name=claim.first_name, goal=claim.goal, band=claim.band, catalogue=catalogue,
+                last_routine=claim.last_routine, snoozed=claim.kind == store.SNOOZE,
+                prescription=plans.get(claim.user_id),
+            )  # fmt: skip
+            screens[claim.slot_id] = Screen(text, nudge_keyboard(claim.slot_id))
+    return screens
 
 
-async def send_nudge(deps: BotData, claim: store.Claim) -> Outcome:
+def _question(deps: BotData, claim: store.Claim, row: WorkoutSession) -> Screen:
+    """Return the follow-up or next-morning question about a member's session."""
+    found = deps.catalogue.routines.get(row.routine_key)
+    name = found.name if found else row.routine_key
+    day = local_date(row.started_at, claim.timezone)
+    if claim.kind == store.MORNING:
+        return morning.question(row.id, name, day)
+    return first_question(row.id, checkin_texts.FOLLOWUP.format(routine=name, day=day))
+
+
+async def send_nudge(deps: BotData, claim: store.Claim, screen: Screen) -> Outcome:
     """Send one nudge: 429 → wait and resend once; network/5xx → bounded retries; 403 → stop."""
-    screen = await nudge_screen(deps, claim)
     attempts = flood_waits = network_failures = unsure = 0
     while True:
         attempts += 1
@@ -132,53 +140,53 @@ async def send_nudge(deps: BotData, claim: store.Claim) -> Outcome:
 async def _claim_batch(
     db: Database, now: datetime, grace: timedelta
 ) -> tuple[list[store.Claim], bool]:
-    """Claim up to BATCH due recurring and pending slots; return them and whether more wait."""
+    """Claim up to BATCH due recurring slots (one transaction) and the pending one-off slots
+    due (snoozes, follow-ups, next-morning questions); return them and whether more wait."""
+    async with db.write() as session:
+        claims, due = await store.claim_scheduled(session, now, grace, BATCH)
     async with db.read() as session:
-        due = await store.due_users(session, now, BATCH)
         pending = await store.due_pending_slots(session, now, BATCH)
-    claims: list[store.Claim] = []
-    for user_id, due_at in due:
-        async with db.write() as session:
-            claim = await store.claim_scheduled(session, user_id, due_at, now, grace)
-        if claim is not None:
-            claims.append(claim)
-    for slot_id in pending:
+    for slot_id in pending:  # spread over the day, unlike the crowd at a reminder time
         async with db.write() as session:
             claim = await store.claim_pending(session, slot_id, now, grace)
         if claim is not None:
             claims.append(claim)
-    return claims, len(due) == BATCH or len(pending) == BATCH
+    return claims, due == BATCH or len(pending) == BATCH
 
 
-async def _deliver(deps: BotData, claim: store.Claim, gate: asyncio.Semaphore) -> Outcome:
-    """Send one claimed nudge and record how it ended."""
+async def _send(
+    deps: BotData, claim: store.Claim, screen: Screen, gate: asyncio.Semaphore
+) -> Outcome:
+    """Send one claimed nudge, a few at a time."""
     async with gate:
-        outcome = await send_nudge(deps, claim)
+        return await send_nudge(deps, claim, screen)
+
+
+async def _record(deps: BotData, sent: Sequence[tuple[store.Claim, Outcome]]) -> None:
+    """Record how each nudge of a batch ended, in one transaction, and log the failures."""
     now = deps.clock()
-    newly_blocked = False
+    blocked: list[int] = []
     async with deps.db.write() as session:
-        if outcome.status == BLOCKED:
-            newly_blocked = await block_chat(session, claim.chat_id, now)
-        status = store.FAILED if outcome.status == BLOCKED else outcome.status
-        await store.finish(
+        for claim, outcome in sent:
+            if outcome.status == BLOCKED and await block_chat(session, claim.chat_id, now):
+                blocked.append(claim.chat_id)
+        await store.finish_many(
             session,
-            claim.slot_id,
-            status,
-            attempts=outcome.attempts,
-            now=now,
-            detail=outcome.detail,
-        )
-    if outcome.status == store.FAILED:
-        logger.warning(
-            "Gave up on %s slot %s for user %s: %s",
-            claim.kind,
-            claim.slot_id,
-            claim.user_id,
-            outcome.detail,
-        )
-    elif newly_blocked:
-        logger.info("Chat %s blocked the bot; its messages and timers are stopped", claim.chat_id)
-    return outcome
+            [
+                (claim.slot_id, store.FAILED if o.status == BLOCKED else o.status, o.attempts,
+                 o.detail)
+                for claim, o in sent
+            ],
+            now,
+        )  # fmt: skip
+    for claim, outcome in sent:
+        if outcome.status == store.FAILED:
+            logger.warning(
+                "Gave up on %s slot %s for user %s: %s",
+                claim.kind, claim.slot_id, claim.user_id, outcome.detail,
+            )  # fmt: skip
+    for chat_id in blocked:
+        logger.info("Chat %s blocked the bot; its messages and timers are stopped", chat_id)
 
 
 def _log_skip(claim: store.Claim, now: datetime) -> None:
@@ -210,18 +218,23 @@ async def dispatch_due(deps: BotData, now: datetime | None = None) -> DispatchSt
                 stats.skipped[claim.action.value] += 1
                 _log_skip(claim, now)
         to_send = [c for c in claims if c.action is Action.SEND]
+        screens = await nudge_screens(deps, to_send) if to_send else {}
         results = await asyncio.gather(
-            *(_deliver(deps, c, gate) for c in to_send), return_exceptions=True
+            *(_send(deps, c, screens[c.slot_id], gate) for c in to_send), return_exceptions=True
         )
-        for outcome in results:
+        sent: list[tuple[store.Claim, Outcome]] = []
+        for claim, outcome in zip(to_send, results, strict=True):
             if isinstance(outcome, BaseException):
                 stats.errors.append(outcome)  # reported by the job, rate-limited
                 stats.failed += 1
                 continue
+            sent.append((claim, outcome))
             stats.sent += outcome.status == store.SENT
             stats.failed += outcome.status == store.FAILED
             stats.blocked += outcome.status == BLOCKED
             stats.resent_after_429 += outcome.flood_waits
+        if sent:
+            await _record(deps, sent)
         if not more:
             break
     return stats

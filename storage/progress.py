@@ -10,7 +10,7 @@ interleaved.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -50,15 +50,55 @@ async def load_prescription(
     `band` is the member's own band, used until the plan has reached one of its own.
     """
     user = await session.get(User, user_id)
-    reached = user.plan_band if user is not None and user.plan_band in BANDS else band
-    if user is not None:  # never a band the member no longer has
-        reached = fit_owned(reached, owned_bands(user.bands_owned))
-    found = await session.execute(select(ExerciseTarget).where(ExerciseTarget.user_id == user_id))
-    rows = list(found.scalars())
-    targets = {row.exercise_key: row.target for row in rows}
-    holds = {row.exercise_key: row.hold for row in rows if row.hold is not None}
-    kept = await session.execute(select(RoutinePlan).where(RoutinePlan.user_id == user_id))
-    plans = {row.routine_key: row for row in kept.scalars()}
+    targets, plans = await _stored(session, [user_id])
+    return _assemble(catalogue, _reached(user, band), targets[user_id], plans[user_id])
+
+
+async def load_prescriptions(
+    session: AsyncSession, users: Sequence[User], catalogue: Catalogue
+) -> dict[int, Prescription]:
+    """Return the plans of several members at once (two queries for all of them)."""
+    targets, plans = await _stored(session, [user.id for user in users])
+    return {
+        user.id: _assemble(catalogue, _reached(user, user.band), targets[user.id], plans[user.id])
+        for user in users
+    }
+
+
+async def _stored(
+    session: AsyncSession, ids: Sequence[int]
+) -> tuple[dict[int, list[ExerciseTarget]], dict[int, list[RoutinePlan]]]:
+    """Return the stored targets and routine plans of these members, by member."""
+    targets: dict[int, list[ExerciseTarget]] = {i: [] for i in ids}
+    plans: dict[int, list[RoutinePlan]] = {i: [] for i in ids}
+    if ids:
+        for row in await session.scalars(
+            select(ExerciseTarget).where(ExerciseTarget.user_id.in_(ids))
+        ):
+            targets[row.user_id].append(row)
+        for plan in await session.scalars(select(RoutinePlan).where(RoutinePlan.user_id.in_(ids))):
+            plans[plan.user_id].append(plan)
+    return targets, plans
+
+
+def _reached(user: User | None, band: str | None) -> str | None:
+    """Return the band a plan is on: the plan's own, else `band`, and one the member owns."""
+    if user is None:
+        return band
+    reached = user.plan_band if user.plan_band in BANDS else band
+    return fit_owned(reached, owned_bands(user.bands_owned))
+
+
+def _assemble(
+    catalogue: Catalogue,
+    reached: str | None,
+    target_rows: Sequence[ExerciseTarget],
+    plan_rows: Sequence[RoutinePlan],
+) -> Prescription:
+    """Return a plan from its stored rows; what was never stored comes from the catalogue."""
+    targets = {row.exercise_key: row.target for row in target_rows}
+    holds = {row.exercise_key: row.hold for row in target_rows if row.hold is not None}
+    plans = {row.routine_key: row for row in plan_rows}
     stored = []
     for key in catalogue.routines:
         default = default_routine(catalogue, key, reached)

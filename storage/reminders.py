@@ -9,11 +9,12 @@ rather than ever sending it twice.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.coaching import schedule
@@ -21,9 +22,8 @@ from bot.coaching.checkin import decide_followup, followup_due
 from bot.coaching.morning import decide_morning, morning_due, needs_check
 from bot.coaching.schedule import Action, SlotContext
 from bot.coaching.states import SessionStatus, SlotStatus
-from storage.db import upsert_insert
+from storage.db import run, upsert_insert
 from storage.models import PainCheckin, ReminderSettings, ReminderSlot, User, WorkoutSession
-from storage.sessions import last_routine
 
 REMINDER = "reminder"
 SNOOZE = "snooze"
@@ -116,17 +116,6 @@ async def set_timezone(session: AsyncSession, user_id: int, zone: str, now: date
     await reschedule(session, user_id, now)
 
 
-async def due_users(session: AsyncSession, now: datetime, limit: int) -> list[tuple[int, datetime]]:
-    """Return (user_id, due_at) of recurring slots due by `now`, oldest first (indexed)."""
-    rows = await session.execute(
-        select(ReminderSettings.user_id, ReminderSettings.next_due_at)
-        .where(ReminderSettings.next_due_at <= now)
-        .order_by(ReminderSettings.next_due_at)
-        .limit(limit)
-    )
-    return [(uid, due) for uid, due in rows if due is not None]
-
-
 async def due_pending_slots(session: AsyncSession, now: datetime, limit: int) -> list[int]:
     """Return ids of pending one-off slots (snoozes, follow-ups) due by `now` (indexed)."""
     rows = await session.execute(
@@ -168,58 +157,90 @@ async def insert_slot(
     return (await session.execute(statement)).scalar_one_or_none()
 
 
-async def _slot_context(
-    session: AsyncSession,
-    user: User,
-    settings: ReminderSettings | None,
-    kind: str,
-    due_at: datetime,
-    now: datetime,
-    grace: timedelta,
-) -> SlotContext:
-    """Gather what the send-or-skip rule needs: status, pause, training and reminders today."""
-    start, end = schedule.local_day_bounds(due_at, user.timezone)
-    trained = await session.scalar(
-        select(WorkoutSession.id)
-        .where(
-            WorkoutSession.user_id == user.id,
-            WorkoutSession.status == "completed",
-            WorkoutSession.ended_at >= start,
-            WorkoutSession.ended_at < end,
-        )
-        .limit(1)
-    )
-    reminded = None
-    if kind == REMINDER:
-        reminded = await session.scalar(
-            select(ReminderSlot.id)
-            .where(
-                ReminderSlot.user_id == user.id,
-                ReminderSlot.kind == REMINDER,
-                ReminderSlot.status.in_((CLAIMED, SENT, SNOOZED, STARTED)),
-                ReminderSlot.due_at >= start,
-                ReminderSlot.due_at < end,
-            )
-            .limit(1)
-        )
-    return SlotContext(
-        due_at=due_at,
-        now=now,
-        grace=grace,
-        active=user.is_active,
-        enabled=settings.enabled if settings else False,
-        paused_until=settings.paused_until if settings else None,
-        trained_today=trained is not None,
-        reminded_today=reminded is not None,
-    )
+@dataclass(frozen=True)
+class Due:
+    """A slot to decide: whose, which kind, when, and the member's reminder settings."""
+
+    user: User
+    settings: ReminderSettings | None
+    kind: str
+    due_at: datetime
 
 
-async def _claim(
-    session: AsyncSession, slot_id: int, user: User, kind: str, due_at: datetime, action: Action
+async def _slot_contexts(
+    session: AsyncSession, slots: Sequence[Due], now: datetime, grace: timedelta
+) -> list[SlotContext]:
+    """Gather what the send-or-skip rule needs for each slot, in two queries for all of them:
+    status, pause, and whether the member trained or was reminded that local day."""
+    days = [schedule.local_day_bounds(slot.due_at, slot.user.timezone) for slot in slots]
+    ids = list({slot.user.id for slot in slots})
+    low, high = min(start for start, _ in days), max(end for _, end in days)
+    trained = await session.execute(
+        select(WorkoutSession.user_id, WorkoutSession.ended_at).where(
+            WorkoutSession.user_id.in_(ids),
+            WorkoutSession.status == SessionStatus.COMPLETED,
+            WorkoutSession.ended_at >= low,
+            WorkoutSession.ended_at < high,
+        )
+    )
+    reminded = await session.execute(
+        select(ReminderSlot.user_id, ReminderSlot.due_at).where(
+            ReminderSlot.user_id.in_(ids),
+            ReminderSlot.kind == REMINDER,
+            ReminderSlot.status.in_((CLAIMED, SENT, SNOOZED, STARTED)),
+            ReminderSlot.due_at >= low,
+            ReminderSlot.due_at < high,
+        )
+    )
+    trained_at, reminded_at = _by_user(trained.all()), _by_user(reminded.all())
+    return [
+        SlotContext(
+            due_at=slot.due_at,
+            now=now,
+            grace=grace,
+            active=slot.user.is_active,
+            enabled=slot.settings.enabled if slot.settings else False,
+            paused_until=slot.settings.paused_until if slot.settings else None,
+            trained_today=any(start <= t < end for t in trained_at.get(slot.user.id, ())),
+            reminded_today=slot.kind == REMINDER
+            and any(start <= t < end for t in reminded_at.get(slot.user.id, ())),
+        )
+        for slot, (start, end) in zip(slots, days, strict=True)
+    ]
+
+
+def _by_user(rows: Sequence[Any]) -> dict[int, list[datetime]]:
+    """Group (user id, instant) rows by user."""
+    grouped: dict[int, list[datetime]] = {}
+    for user_id, at in rows:
+        if at is not None:
+            grouped.setdefault(user_id, []).append(at)
+    return grouped
+
+
+async def _last_routines(session: AsyncSession, user_ids: Sequence[int]) -> dict[int, str]:
+    """Return the routine of each member's newest session (members with none are left out)."""
+    if not user_ids:
+        return {}
+    newest = (
+        select(func.max(WorkoutSession.id))
+        .where(WorkoutSession.user_id.in_(user_ids))
+        .group_by(WorkoutSession.user_id)
+    )
+    rows = await session.execute(
+        select(WorkoutSession.user_id, WorkoutSession.routine_key).where(
+            WorkoutSession.id.in_(newest)
+        )
+    )
+    return {user_id: routine for user_id, routine in rows.all()}
+
+
+def _claim(
+    slot_id: int, user: User, kind: str, due_at: datetime, action: Action, routine: str | None
 ) -> Claim:
     """Return a Claim from the user row and their last routine."""
     return Claim(
-        last_routine=await last_routine(session, user.id) if action is Action.SEND else None,
+        last_routine=routine if action is Action.SEND else None,
         slot_id=slot_id,
         user_id=user.id,
         chat_id=user.chat_id,
@@ -234,52 +255,71 @@ async def _claim(
 
 
 async def claim_scheduled(
-    session: AsyncSession, user_id: int, due_at: datetime, now: datetime, grace: timedelta
-) -> Claim | None:
-    """Claim the user's recurring slot at `due_at` and advance next_due_at; None if taken.
+    session: AsyncSession, now: datetime, grace: timedelta, limit: int
+) -> tuple[list[Claim], int]:
+    """Claim up to `limit` due recurring slots and advance each member's next_due_at.
 
-    On PostgreSQL a row another dispatcher is claiming right now is skipped, not waited for:
-    two dispatchers walking the same due list split it instead of queueing on each row.
+    Returns the claims and how many members were due in the batch. One transaction and a few
+    statements for the whole batch. On PostgreSQL rows another dispatcher is claiming right now
+    are skipped, not waited for, so two or more dispatchers split the due list between them.
     """
-    settings = (
+    rows = (
         await session.execute(
-            select(ReminderSettings)
-            .where(ReminderSettings.user_id == user_id, ReminderSettings.next_due_at == due_at)
-            .with_for_update(skip_locked=True)
+            select(ReminderSettings, User)
+            .join(User, User.id == ReminderSettings.user_id)
+            .where(ReminderSettings.next_due_at <= now)
+            .order_by(ReminderSettings.next_due_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=ReminderSettings)
         )
-    ).scalar_one_or_none()
-    if settings is None:
-        return None  # another dispatcher handled it, or the user changed their schedule
-    user = await session.get(User, user_id)
-    assert user is not None
-    action = schedule.decide(
-        await _slot_context(session, user, settings, REMINDER, due_at, now, grace)
-    )
-    status = CLAIMED if action is Action.SEND else SKIPPED
-    slot_id = await insert_slot(
-        session,
-        user_id,
-        REMINDER,
-        due_at,
-        now,
-        status=status,
-        detail=None if action is Action.SEND else action.value,
-    )
-    settings.next_due_at = (
-        None
-        if action is Action.INACTIVE
-        else schedule.next_due(
-            days_mask=settings.days_mask,
-            at=settings.local_time,
-            zone=user.timezone,
-            after=max(now, due_at),
-            enabled=settings.enabled,
-            paused_until=settings.paused_until,
+    ).all()
+    if not rows:
+        return [], 0
+    slots = [Due(user, settings, REMINDER, settings.next_due_at) for settings, user in rows]
+    actions = [schedule.decide(c) for c in await _slot_contexts(session, slots, now, grace)]
+    inserted = await session.execute(
+        upsert_insert(session, ReminderSlot)
+        .on_conflict_do_nothing(index_elements=["user_id", "kind", "due_at"])
+        .returning(ReminderSlot.id, ReminderSlot.user_id),
+        [
+            {"user_id": slot.user.id, "kind": REMINDER, "due_at": slot.due_at, "claimed_at": now,
+             "status": CLAIMED if action is Action.SEND else SKIPPED, "attempts": 0,
+             "detail": None if action is Action.SEND else action.value}
+            for slot, action in zip(slots, actions, strict=True)
+        ],
+    )  # fmt: skip
+    slot_ids = {user_id: slot_id for slot_id, user_id in inserted.all()}
+    await _advance(session, slots, actions, now)
+    sending = [s.user.id for s, a in zip(slots, actions, strict=True) if a is Action.SEND]
+    routines = await _last_routines(session, sending)
+    claims = [
+        _claim(slot_ids[s.user.id], s.user, REMINDER, s.due_at, a, routines.get(s.user.id))
+        for s, a in zip(slots, actions, strict=True)
+        if s.user.id in slot_ids  # a slot already there was another dispatcher's
+    ]
+    return claims, len(rows)
+
+
+async def _advance(
+    session: AsyncSession, slots: Sequence[Due], actions: Sequence[Action], now: datetime
+) -> None:
+    """Move each member's next_due_at to their next slot (none for an inactive member)."""
+    for slot, action in zip(slots, actions, strict=True):
+        settings = slot.settings
+        assert settings is not None
+        settings.next_due_at = (
+            None
+            if action is Action.INACTIVE
+            else schedule.next_due(
+                days_mask=settings.days_mask,
+                at=settings.local_time,
+                zone=slot.user.timezone,
+                after=max(now, slot.due_at),
+                enabled=settings.enabled,
+                paused_until=settings.paused_until,
+            )
         )
-    )
-    if slot_id is None:
-        return None
-    return await _claim(session, slot_id, user, REMINDER, due_at, action)
+    await session.flush()
 
 
 async def claim_pending(
@@ -311,12 +351,12 @@ async def claim_pending(
         )  # fmt: skip
     else:
         settings = await session.get(ReminderSettings, slot.user_id)
-        action = schedule.decide(
-            await _slot_context(session, user, settings, slot.kind, slot.due_at, now, grace)
-        )
+        due = Due(user, settings, slot.kind, slot.due_at)
+        action = schedule.decide((await _slot_contexts(session, [due], now, grace))[0])
     if action is not Action.SEND:
         slot.status, slot.detail = SKIPPED, action.value
-    claim = await _claim(session, slot.id, user, slot.kind, slot.due_at, action)
+    routine = (await _last_routines(session, [user.id])).get(user.id)
+    claim = _claim(slot.id, user, slot.kind, slot.due_at, action, routine)
     return replace(claim, session_id=slot.session_id)
 
 
@@ -399,27 +439,30 @@ async def schedule_idle_followups(
         await schedule_followup(session, user_id, session_id, followup_due(last_tap), now)
 
 
-async def finish(
-    session: AsyncSession,
-    slot_id: int,
-    status: str,
-    *,
-    attempts: int,
-    now: datetime,
-    detail: str | None = None,
-) -> None:
-    """Record how a claimed slot ended: sent, skipped or failed."""
-    await session.execute(
-        update(ReminderSlot)
-        .where(ReminderSlot.id == slot_id)
-        .values(
-            status=status,
-            attempts=attempts,
-            sent_at=now if status == SENT else None,
-            detail=detail[:DETAIL_MAX] if detail else None,
-        )
-        .execution_options(synchronize_session=False)
+_FINISH = (
+    update(ReminderSlot)
+    .where(ReminderSlot.id == bindparam("b_id"))
+    .values(
+        status=bindparam("b_status"), attempts=bindparam("b_attempts"),
+        sent_at=bindparam("b_sent_at"), detail=bindparam("b_detail"),
     )
+)  # fmt: skip
+
+
+async def finish_many(
+    session: AsyncSession, ended: Sequence[tuple[int, str, int, str | None]], now: datetime
+) -> None:
+    """Record how several claimed slots ended: (slot id, status, attempts, detail) each."""
+    await run(
+        session,
+        _FINISH,
+        [
+            {"b_id": slot_id, "b_status": status, "b_attempts": attempts,
+             "b_sent_at": now if status == SENT else None,
+             "b_detail": detail[:DETAIL_MAX] if detail else None}
+            for slot_id, status, attempts, detail in ended
+        ],
+    )  # fmt: skip
 
 
 async def get_slot(session: AsyncSession, slot_id: int) -> ReminderSlot | None:

@@ -50,14 +50,21 @@ async def test_reschedule_stores_the_next_local_slot(db: Database) -> None:
     assert await add_user(db, 2, "America/New_York") == datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
-async def test_due_query_returns_only_due_users_up_to_the_limit(db: Database) -> None:
+async def test_a_batch_claims_only_due_members_oldest_first_up_to_the_limit(
+    db: Database,
+) -> None:
     for uid in range(1, 6):
         await add_user(db, uid, at=time(7, uid))
-    async with db.read() as session:
-        due = await store.due_users(session, datetime(2026, 11, 23, 6, 3, tzinfo=UTC), 10)
-        limited = await store.due_users(session, datetime(2026, 11, 23, 7, tzinfo=UTC), 2)
-    assert [uid for uid, _ in due] == [1, 2, 3]
-    assert [uid for uid, _ in limited] == [1, 2]
+    async with db.write() as session:
+        due = await store.claim_scheduled(
+            session, datetime(2026, 11, 23, 6, 3, tzinfo=UTC), GRACE, 10
+        )
+    async with db.write() as session:
+        limited = await store.claim_scheduled(
+            session, datetime(2026, 11, 23, 7, tzinfo=UTC), GRACE, 1
+        )
+    assert [c.user_id for c in due[0]] == [1, 2, 3] and due[1] == 3
+    assert [c.user_id for c in limited[0]] == [4] and limited[1] == 1
 
 
 async def test_claim_advances_next_due_and_a_second_claim_loses(db: Database) -> None:
@@ -65,10 +72,10 @@ async def test_claim_advances_next_due_and_a_second_claim_loses(db: Database) ->
     assert due is not None
     now = due + timedelta(seconds=10)
     async with db.write() as session:
-        first = await store.claim_scheduled(session, 1, due, now, GRACE)
+        [first], _ = await store.claim_scheduled(session, now, GRACE, 10)
     async with db.write() as session:
-        second = await store.claim_scheduled(session, 1, due, now, GRACE)
-    assert first is not None and first.action is Action.SEND and second is None
+        second = await store.claim_scheduled(session, now, GRACE, 10)
+    assert (first.action, first.due_at, second) == (Action.SEND, due, ([], 0))
     async with db.read() as session:
         settings = await repo.get_reminder_settings(session, 1)
     assert settings is not None
@@ -94,15 +101,13 @@ async def test_two_databases_claiming_at_once_get_exactly_one_each_slot(
         now = datetime(2026, 11, 23, 6, 0, 5, tzinfo=UTC)
 
         async def claim_all(database: Database) -> list[int]:
-            async with database.read() as session:
-                due = await store.due_users(session, now, 100)
-            won = []
-            for uid, due_at in due:
+            won: list[int] = []
+            while True:  # small batches, so the two take turns
                 async with database.write() as session:
-                    claim = await store.claim_scheduled(session, uid, due_at, now, GRACE)
-                if claim is not None:
-                    won.append(claim.user_id)
-            return won
+                    claims, due = await store.claim_scheduled(session, now, GRACE, 3)
+                won += [claim.user_id for claim in claims]
+                if not due:
+                    return won
 
         a, b = await asyncio.gather(claim_all(db), claim_all(other))
     finally:
@@ -116,8 +121,8 @@ async def test_stale_slot_is_skipped_and_next_due_comes_from_now(db: Database) -
     assert due is not None
     now = due + timedelta(days=2, hours=5)  # down from Monday to Wednesday noon
     async with db.write() as session:
-        claim = await store.claim_scheduled(session, 1, due, now, GRACE)
-    assert claim is not None and claim.action is Action.STALE
+        [claim], _ = await store.claim_scheduled(session, now, GRACE, 10)
+    assert claim.action is Action.STALE
     async with db.read() as session:
         settings = await repo.get_reminder_settings(session, 1)
     assert settings is not None and settings.next_due_at == datetime(2026, 11, 27, 6, tzinfo=UTC)
@@ -138,8 +143,8 @@ async def test_completed_session_that_local_day_skips_the_reminder(db: Database)
             )
         )
     async with db.write() as session:
-        claim = await store.claim_scheduled(session, 1, due, due, GRACE)
-    assert claim is not None and claim.action is Action.TRAINED
+        [claim], _ = await store.claim_scheduled(session, due, GRACE, 10)
+    assert claim.action is Action.TRAINED
 
 
 async def test_pending_slot_is_claimed_once(db: Database) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -178,6 +178,8 @@ class Catalogue:
 
     exercises: Mapping[str, Exercise]
     routines: Mapping[str, Routine]
+    # Results worked out from the catalogue alone (it never changes once loaded), by key.
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def exercise(self, key: str) -> Exercise:
         """Return the exercise with this key."""

@@ -283,7 +283,20 @@ def has_sides(catalogue: Catalogue, routine: Routine) -> bool:
 
 
 def default_routine(catalogue: Catalogue, key: str, band: str | None) -> RoutinePrescription:
-    """Return a routine's starting prescription: the catalogue's numbers on the user's band."""
+    """Return a routine's starting prescription: the catalogue's numbers on the user's band.
+
+    Worked out once per routine and band: every plan starts from it, and it is never changed
+    (new prescriptions are built with their own dicts).
+    """
+    memo = ("default_routine", key, band)
+    found = catalogue.memo.get(memo)
+    if found is None:
+        found = catalogue.memo[memo] = _default_routine(catalogue, key, band)
+    return found  # type: ignore[no-any-return]
+
+
+def _default_routine(catalogue: Catalogue, key: str, band: str | None) -> RoutinePrescription:
+    """Work out a routine's starting prescription."""
     routine = catalogue.routine(key)
     targets: dict[str, int] = {}
     if routine.choice is not None:
