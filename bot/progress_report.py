@@ -1,7 +1,8 @@
 """/progress and /summary: a member's adherence, targets and pain, as text and PNG charts.
 
-The charts are drawn in a worker thread (at most RENDER_AT_ONCE at a time), so other members'
-updates keep flowing on the event loop while matplotlib works.
+The charts are drawn in a worker thread (two at a time, BotData.render_slots), so other members'
+updates keep flowing on the event loop while matplotlib works. matplotlib is imported on the
+first chart, not at start-up (it takes most of a second).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TypeVar
 
-from bot import charts
 from bot import progress as plans
 from bot.coaching import report_texts as rt
 from bot.coaching.adherence import adherence, local_day, weekly_pain
@@ -149,6 +149,8 @@ async def progress(deps: BotData, user_id: int) -> Reply:
     pains = [(local_day(r.created_at, r.timezone), r.pain) for r in facts.checkins]
     sides = [r.weaker_side for r in facts.checkins if r.weaker_side][-SIDES_SHOWN:]
     text = rt.progress_text(facts.name, adh, targets, weekly_pain(pains, facts.today), sides)
+    from bot import charts  # on first use: importing matplotlib takes most of a second
+
     png = await _render(deps, charts.render_progress, chart_data(deps.catalogue, facts))
     chart = Attachment(PHOTO, "progress.png", png, rt.CHART_CAPTION, summary_keyboard())
     return Reply(send=(Screen(text),), files=(chart,))
@@ -179,6 +181,8 @@ async def summary(deps: BotData, user_id: int) -> Reply:
         return Reply.text(NEED_START)
     if not facts.days and not facts.checkins:
         return Reply.text(rt.NO_DATA)
+    from bot import charts
+
     png = await _render(deps, charts.render_summary, summary_card(facts))
     caption = rt.SUMMARY_CAPTION.format(weeks=SUMMARY_WEEKS)
     return Reply(files=(Attachment(PHOTO, "band-coach-summary.png", png, caption),))

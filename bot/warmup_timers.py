@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import clock_speed
 from bot.coaching.session import (
@@ -36,19 +39,23 @@ from storage.models import WorkoutSession
 logger = logging.getLogger(__name__)
 
 IDLE_SWEEP_EVERY = timedelta(minutes=1)
-TIMER_PAGE = 500  # timers read and advanced at a time; a pass goes on until none is due
+TIMER_PAGE = 500  # timers read at a time; a pass goes on until none is due
+# Timers advanced per write transaction: fewer commits, yet on SQLite the write lock is held
+# only some tens of milliseconds, so members' taps do not wait long behind a crowd of rests.
+TIMER_BATCH = 100
 
 
-async def _advance(deps: BotData, row: WorkoutSession, chat_id: int, now: datetime) -> Shown:
-    """Advance one due countdown: a tick, the end of a rest, or a finished timed set."""
+async def _advance(
+    session: AsyncSession, deps: BotData, row: WorkoutSession, chat_id: int, now: datetime
+) -> Shown:
+    """Advance one due countdown in `session`: a tick, a rest's end, or a finished timed set."""
     timer, due = parse_phase(row.phase), row.timer_due_at
     plan = Plan.from_json(row.plan)
     step = plan.step(row.position)
     assert due is not None
-    if timer is None or step is None:
-        async with deps.db.write() as session:  # a timer on a phase without one: drop it
-            await store.move(session, row.id, position=row.position, phase=row.phase,
-                             expected_due=due, now=now)  # fmt: skip
+    if timer is None or step is None:  # a timer on a phase without one: drop it
+        await store.move(session, row.id, position=row.position, phase=row.phase,
+                         expected_due=due, now=now)  # fmt: skip
         return ()
     segments = (
         work_segments(step) if timer.kind == WORK
@@ -57,21 +64,41 @@ async def _advance(deps: BotData, row: WorkoutSession, chat_id: int, now: dateti
     tick = countdown(timer.started_at(due), segments, now)
     stale = is_stale(due, now, clock_speed(deps.clock))
     if tick.finished and timer.kind == WORK and not stale:
-        async with deps.db.write() as session:
-            return await log_set(session, deps, row, chat_id, now, actual=step.target,
-                                 outcome=DONE, lane=Lane.TIMER) or ()  # fmt: skip
+        return await log_set(session, deps, row, chat_id, now, actual=step.target,
+                             outcome=DONE, lane=Lane.TIMER) or ()  # fmt: skip
     # After downtime there is no replay of missed ticks: the step shows at once.
     to_step = stale or tick.finished
     new_phase = STEP if to_step else Timer(timer.kind, tick.next_offset or 0).phase
+    if not await store.move(
+        session, row.id, position=row.position, phase=row.phase, expected_due=due,
+        new_phase=new_phase, timer_due_at=None if to_step else tick.next_due, now=now,
+    ):  # fmt: skip
+        return ()
+    row.phase, row.timer_due_at = new_phase, None if to_step else tick.next_due
+    return await show(session, deps, row, chat_id, now, lane=Lane.TIMER if to_step else Lane.TICK)
+
+
+async def _advance_alone(deps: BotData, session_id: int, chat_id: int, now: datetime) -> Shown:
+    """Advance one countdown, read afresh, in a transaction of its own."""
     async with deps.db.write() as session:
-        if not await store.move(
-            session, row.id, position=row.position, phase=row.phase, expected_due=due,
-            new_phase=new_phase, timer_due_at=None if to_step else tick.next_due, now=now,
-        ):  # fmt: skip
+        row = await store.session_snapshot(session, session_id)
+        if row is None or row.timer_due_at is None or row.timer_due_at > now:
             return ()
-        row.phase, row.timer_due_at = new_phase, None if to_step else tick.next_due
-        lane = Lane.TIMER if to_step else Lane.TICK
-        return await show(session, deps, row, chat_id, now, lane=lane)
+        return await _advance(session, deps, row, chat_id, now)
+
+
+async def _advance_batch(
+    deps: BotData, due: Sequence[tuple[WorkoutSession, int]], now: datetime
+) -> list[Shown | BaseException]:
+    """Advance a batch of countdowns in one transaction; if one fails, each on its own."""
+    try:
+        async with deps.db.write() as session:
+            return [await _advance(session, deps, row, chat, now) for row, chat in due]
+    except Exception:  # the batch rolled back: one bad row must not hold up the rest
+        return await asyncio.gather(
+            *(_advance_alone(deps, row.id, chat, now) for row, chat in due),
+            return_exceptions=True,
+        )
 
 
 async def _sweep_idle(deps: BotData, now: datetime) -> None:
@@ -102,7 +129,7 @@ class TimerRun:
 
 
 async def advance_timers(deps: BotData, now: datetime) -> TimerRun:
-    """Advance every session whose timer is due at `now`, each on its own, page by page.
+    """Advance every session whose timer is due at `now`, page by page, TIMER_BATCH a commit.
 
     There is no cap per tick: with thousands of live countdowns a capped pass would leave
     rests late, and past the stale cutoff they would be skipped as if the bot had been down.
@@ -114,9 +141,10 @@ async def advance_timers(deps: BotData, now: datetime) -> TimerRun:
         while True:
             async with deps.db.read() as session:
                 due = await store.due_timers(session, now, TIMER_PAGE, after=last)
-            results += await asyncio.gather(
-                *(_advance(deps, row, chat, now) for row, chat in due), return_exceptions=True
-            )
+            batches = [due[i : i + TIMER_BATCH] for i in range(0, len(due), TIMER_BATCH)]
+            # Side by side on PostgreSQL's connections; SQLite's writers queue in turn.
+            for done in await asyncio.gather(*(_advance_batch(deps, b, now) for b in batches)):
+                results += done
             if len(due) < TIMER_PAGE:
                 break
             last = due[-1][0].id

@@ -814,3 +814,29 @@ async def test_a_second_tap_on_the_last_done_says_the_session_ended(
     await user.tap_data(done, message_id=last.message_id)
     assert user.last_answer() == t.SESSION_ENDED
     assert len(await logged(app_db, row.id)) == len(row.plan["steps"])
+
+
+async def test_a_timer_that_cannot_advance_holds_up_no_other_rest(
+    fake: FakeTelegram,
+    user: FakeUser,
+    app: BandCoachApp,
+    app_db: Database,
+    clock: ManualClock,
+    quiet_jobs: None,
+) -> None:
+    other = fake.user(5151, first_name="Sam")
+    for member in (user, other):
+        await begin(member, "upper", SUGGESTED_2)
+        await member.tap(t.DONE_LABEL)  # a rest starts for both
+        assert member.last_message().text.startswith("⏸ Rest")
+    broken = await current(app_db, other.user_id)
+    async with app_db.write() as session:  # a plan this version cannot read (e.g. edited by hand)
+        row = await session.get(WorkoutSession, broken.id)
+        assert row is not None
+        row.plan = {"routine": "upper", "steps": "not a list"}
+    clock.advance(25)
+    run = await warmup_timers.advance_timers(app.bot_data, clock())
+    await app.bot_data.delivery.push(run.shown)
+    assert (run.due, len(run.failures)) == (2, 1)
+    assert not user.last_message().text.startswith("⏸ Rest")  # the good rest ended all the same
+    assert other.last_message().text.startswith("⏸ Rest")
