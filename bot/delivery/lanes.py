@@ -16,6 +16,10 @@ from enum import IntEnum
 
 from aiolimiter import AsyncLimiter
 
+# Calls leave at 95 % of the budget: at full speed Telegram's own bucket is empty, and a call
+# that reached it a little sooner than the one before (network jitter) would get a 429.
+HEADROOM = 0.95
+
 
 class Lane(IntEnum):
     """How urgent a Bot API call is; lower goes first."""
@@ -30,8 +34,8 @@ class LaneLimiter:
     """Admit calls by lane within one overall rate."""
 
     def __init__(self, rate: float = 30.0) -> None:
-        """Allow `rate` calls a second overall (a one-second burst at most)."""
-        self._limiter = AsyncLimiter(rate, 1.0)
+        """Allow `rate` calls a second overall (a one-second burst at most), less HEADROOM."""
+        self._limiter = AsyncLimiter(rate * HEADROOM, 1.0)
         self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
         self._pump: asyncio.Task[None] | None = None
