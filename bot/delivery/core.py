@@ -16,26 +16,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import warnings
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 from telegram import Bot, CallbackQuery, Update
 from telegram.error import TelegramError
-from telegram.warnings import PTBUserWarning
 
 from bot.clock import Clock
 from bot.coaching.screen import Attachment, LiveRef, Reply, Screen
 from bot.delivery.lanes import Lane, LaneLimiter
 from bot.delivery.pusher import MAX_FLOOD_WAIT, Pusher, backoff
-from bot.delivery.telegram import Kind, markup, show
+from bot.delivery.telegram import Kind, raw, show
 from storage import live_messages as live
 from storage.blocking import block_chat
 from storage.db import Database
 
 logger = logging.getLogger(__name__)
-# send_in_lane calls sendMessage raw on purpose (see there); PTB would warn on every call.
-warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendMessage'", category=PTBUserWarning)
 
 Sleep = Callable[[float], Awaitable[None]]
 FailureReport = Callable[[BaseException, str], Awaitable[None]]
@@ -133,14 +129,7 @@ class Delivery:
         For callers with retry rules of their own (the reminder dispatcher).
         """
         await self.limiter.acquire(lane)
-        # The raw call: only the id is needed, and building a Message from the answer cost a
-        # fifth of a broadcast's CPU.
-        kwargs: dict[str, Any] = {"chat_id": chat_id, "text": screen.text}
-        keyboard = markup(screen)
-        if keyboard is not None:
-            kwargs["reply_markup"] = keyboard
-        sent = await self.bot.do_api_request("sendMessage", api_kwargs=kwargs)
-        return int(sent["message_id"])
+        return int((await raw(self.bot, "sendMessage", chat_id, screen))["message_id"])
 
     async def push(self, refs: Sequence[LiveRef]) -> None:
         """Bring these live messages up to date now (the converge job retries what fails)."""
