@@ -39,6 +39,9 @@ class BotData:
         # Charts are drawn in worker threads; two at a time leave the loop its share of the CPU.
         self.render_slots = asyncio.Semaphore(2)
         self.idle_sweep_at: datetime | None = None
+        # Set as the application stops: long jobs (a reminder broadcast) end early and hand
+        # what they have not done back to the database, instead of holding up the shutdown.
+        self.stopping = False
 
 
 class BandCoachContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], BotData]):

@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TypeVar
+from typing import Any
 
 from bot import progress as plans
 from bot.coaching import report_texts as rt
@@ -127,13 +127,19 @@ def chart_data(catalogue: Catalogue, facts: Facts) -> ChartData:
     return ChartData(title, tuple(named), _pain_points(facts.checkins, since))
 
 
-Data = TypeVar("Data")
+def _draw(name: str, data: object) -> bytes:
+    """Draw with bot.charts' function `name` (importing matplotlib takes most of a second, so
+    the first chart imports it here, in the worker thread)."""
+    from bot import charts
+
+    draw: Callable[[Any], bytes] = getattr(charts, name)
+    return draw(data)
 
 
-async def _render(deps: BotData, draw: Callable[[Data], bytes], data: Data) -> bytes:
+async def _render(deps: BotData, name: str, data: object) -> bytes:
     """Draw a chart in a worker thread, a few at a time."""
     async with deps.render_slots:
-        return await asyncio.to_thread(draw, data)
+        return await asyncio.to_thread(_draw, name, data)
 
 
 async def progress(deps: BotData, user_id: int) -> Reply:
@@ -149,9 +155,7 @@ async def progress(deps: BotData, user_id: int) -> Reply:
     pains = [(local_day(r.created_at, r.timezone), r.pain) for r in facts.checkins]
     sides = [r.weaker_side for r in facts.checkins if r.weaker_side][-SIDES_SHOWN:]
     text = rt.progress_text(facts.name, adh, targets, weekly_pain(pains, facts.today), sides)
-    from bot import charts  # on first use: importing matplotlib takes most of a second
-
-    png = await _render(deps, charts.render_progress, chart_data(deps.catalogue, facts))
+    png = await _render(deps, "render_progress", chart_data(deps.catalogue, facts))
     chart = Attachment(PHOTO, "progress.png", png, rt.CHART_CAPTION, summary_keyboard())
     return Reply(send=(Screen(text),), files=(chart,))
 
@@ -181,8 +185,6 @@ async def summary(deps: BotData, user_id: int) -> Reply:
         return Reply.text(NEED_START)
     if not facts.days and not facts.checkins:
         return Reply.text(rt.NO_DATA)
-    from bot import charts
-
-    png = await _render(deps, charts.render_summary, summary_card(facts))
+    png = await _render(deps, "render_summary", summary_card(facts))
     caption = rt.SUMMARY_CAPTION.format(weeks=SUMMARY_WEEKS)
     return Reply(files=(Attachment(PHOTO, "band-coach-summary.png", png, caption),))

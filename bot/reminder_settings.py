@@ -218,8 +218,6 @@ async def _apply_nudge(
             due = await store.snooze(session, slot_id, user_id, deps.clock())
             return due is not None, due
         target = store.STARTED if action == kb.START else store.SKIPPED
-        moved = await store.transition(
-            session, slot_id, user_id, from_status=store.SENT, to_status=target
-        )
+        moved = await store.transition(session, slot_id, user_id, to_status=target)
     # Start now always opens a session, even from an already handled reminder.
     return moved or action == kb.START, None

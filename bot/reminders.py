@@ -50,6 +50,7 @@ CONCURRENT_SENDS = 16  # delivery's broadcast lane keeps the overall rate near 3
 NETWORK_ATTEMPTS = 3
 NETWORK_BACKOFF_SECONDS = 2.0
 BLOCKED = "blocked"
+RELEASED = "released"  # not sent because the bot is stopping: pending again, for the next start
 
 
 @dataclass
@@ -157,9 +158,18 @@ async def _claim_batch(
 async def _send(
     deps: BotData, claim: store.Claim, screen: Screen, gate: asyncio.Semaphore
 ) -> Outcome:
-    """Send one claimed nudge, a few at a time."""
+    """Send one claimed nudge, a few at a time; once the bot is stopping, release it instead."""
     async with gate:
+        if deps.stopping:
+            return Outcome(RELEASED, 0)
         return await send_nudge(deps, claim, screen)
+
+
+def _stored_status(outcome: str) -> str:
+    """Return the slot status an outcome is stored as."""
+    if outcome == BLOCKED:
+        return store.FAILED
+    return store.PENDING if outcome == RELEASED else outcome
 
 
 async def _record(deps: BotData, sent: Sequence[tuple[store.Claim, Outcome]]) -> None:
@@ -173,8 +183,7 @@ async def _record(deps: BotData, sent: Sequence[tuple[store.Claim, Outcome]]) ->
         await store.finish_many(
             session,
             [
-                (claim.slot_id, store.FAILED if o.status == BLOCKED else o.status, o.attempts,
-                 o.detail)
+                (claim.slot_id, _stored_status(o.status), o.attempts, o.detail)
                 for claim, o in sent
             ],
             now,
@@ -211,6 +220,8 @@ async def dispatch_due(deps: BotData, now: datetime | None = None) -> DispatchSt
     gate = asyncio.Semaphore(CONCURRENT_SENDS)
     stats = DispatchStats()
     for _ in range(MAX_BATCHES):
+        if deps.stopping:  # the next start (or another instance) carries on
+            break
         claims, more = await _claim_batch(db, now, grace)
         stats.claimed += len(claims)
         for claim in claims:

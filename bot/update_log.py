@@ -58,6 +58,16 @@ class LoggedApplication(Application):  # type: ignore[type-arg]
     hash_key: bytes = b""
     last_update_at: datetime | None = None
 
+    async def start(self) -> None:
+        """Start, with long jobs free to run (again)."""
+        self.bot_data.stopping = False
+        await super().start()
+
+    async def stop(self) -> None:
+        """Tell long jobs the bot is stopping (PTB waits for running jobs), then stop."""
+        self.bot_data.stopping = True
+        await super().stop()
+
     async def process_update(self, update: object) -> None:
         """Process an update as PTB does, then log what handled it, how long and how it ended."""
         _handler.set(None)

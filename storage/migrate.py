@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -68,15 +69,27 @@ async def upgrade(db: Database, revision: str = "head") -> str | None:
                     )
                 before = await conn.run_sync(_current)
                 await conn.run_sync(_upgrade, revision)
-                if driver is not None:
-                    await _no_broken_references(conn)
                 after = await conn.run_sync(_current)
+                if driver is not None and after != before:
+                    await _no_broken_references(conn)
         finally:
             if driver is not None:
-                await driver.execute("PRAGMA foreign_keys=ON")
+                await _foreign_keys_back_on(conn, driver)
     if before != after:
         logger.info("Database migrated from %s to %s", before or "empty", after)
     return after
+
+
+async def _foreign_keys_back_on(conn: AsyncConnection, driver: Any) -> None:
+    """Turn SQLite's foreign keys back on; a connection that will not is not pooled again."""
+    try:
+        await driver.execute("PRAGMA foreign_keys=ON")
+        cursor = await driver.execute("PRAGMA foreign_keys")
+        on = (await cursor.fetchone())[0] == 1
+    except Exception:
+        on = False
+    if not on:
+        await conn.invalidate()
 
 
 async def _no_broken_references(conn: AsyncConnection) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.coaching import schedule
@@ -165,6 +165,7 @@ class Due:
     settings: ReminderSettings | None
     kind: str
     due_at: datetime
+    slot_id: int | None = None  # its own row, which must not count as "reminded today"
 
 
 async def _slot_contexts(
@@ -184,7 +185,7 @@ async def _slot_contexts(
         )
     )
     reminded = await session.execute(
-        select(ReminderSlot.user_id, ReminderSlot.due_at).where(
+        select(ReminderSlot.user_id, ReminderSlot.due_at, ReminderSlot.id).where(
             ReminderSlot.user_id.in_(ids),
             ReminderSlot.kind == REMINDER,
             ReminderSlot.status.in_((CLAIMED, SENT, SNOOZED, STARTED)),
@@ -192,7 +193,9 @@ async def _slot_contexts(
             ReminderSlot.due_at < high,
         )
     )
-    trained_at, reminded_at = _by_user(trained.all()), _by_user(reminded.all())
+    own = {slot.slot_id for slot in slots if slot.slot_id is not None}
+    others = [(user, at) for user, at, slot_id in reminded.all() if slot_id not in own]
+    trained_at, reminded_at = _by_user(trained.all()), _by_user(others)
     return [
         SlotContext(
             due_at=slot.due_at,
@@ -351,7 +354,7 @@ async def claim_pending(
         )  # fmt: skip
     else:
         settings = await session.get(ReminderSettings, slot.user_id)
-        due = Due(user, settings, slot.kind, slot.due_at)
+        due = Due(user, settings, slot.kind, slot.due_at, slot.id)
         action = schedule.decide((await _slot_contexts(session, [due], now, grace))[0])
     if action is not Action.SEND:
         slot.status, slot.detail = SKIPPED, action.value
@@ -439,12 +442,16 @@ async def schedule_idle_followups(
         await schedule_followup(session, user_id, session_id, followup_due(last_tap), now)
 
 
+# A member may tap a nudge before its outcome is written: the tap's status stays.
 _FINISH = (
     update(ReminderSlot)
     .where(ReminderSlot.id == bindparam("b_id"))
     .values(
-        status=bindparam("b_status"), attempts=bindparam("b_attempts"),
-        sent_at=bindparam("b_sent_at"), detail=bindparam("b_detail"),
+        status=case(
+            (ReminderSlot.status == CLAIMED, bindparam("b_status")), else_=ReminderSlot.status
+        ),
+        attempts=bindparam("b_attempts"), sent_at=bindparam("b_sent_at"),
+        detail=bindparam("b_detail"),
     )
 )  # fmt: skip
 
@@ -470,16 +477,17 @@ async def get_slot(session: AsyncSession, slot_id: int) -> ReminderSlot | None:
     return await session.get(ReminderSlot, slot_id)
 
 
-async def transition(
-    session: AsyncSession, slot_id: int, user_id: int, *, from_status: str, to_status: str
-) -> bool:
-    """Move a user's slot from one status to another atomically; False if it had moved on."""
+TAPPABLE = (SENT, CLAIMED)  # a nudge on screen: sent, or claimed and not yet recorded as sent
+
+
+async def transition(session: AsyncSession, slot_id: int, user_id: int, *, to_status: str) -> bool:
+    """Move a member's nudge (see TAPPABLE) to a status atomically; False if it had moved on."""
     result = await session.execute(
         update(ReminderSlot)
         .where(
             ReminderSlot.id == slot_id,
             ReminderSlot.user_id == user_id,
-            ReminderSlot.status == from_status,
+            ReminderSlot.status.in_(TAPPABLE),
         )
         .values(status=to_status)
         .execution_options(synchronize_session=False)
@@ -491,7 +499,7 @@ async def snooze(
     session: AsyncSession, slot_id: int, user_id: int, now: datetime
 ) -> datetime | None:
     """Turn a sent reminder into exactly one pending slot an hour later; None if not snoozable."""
-    if not await transition(session, slot_id, user_id, from_status=SENT, to_status=SNOOZED):
+    if not await transition(session, slot_id, user_id, to_status=SNOOZED):
         return None
     due = schedule.snooze_due(now)
     await insert_slot(session, user_id, SNOOZE, due, now, status=PENDING, detail=f"of {slot_id}")

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
-from bench.background import database_of_members
+from bench.background import database_of_members, members_due
 from bot.app import build_application
 from bot.clock import ManualClock
 from bot.coaching.session import suggest_routine
@@ -20,7 +22,7 @@ from storage import reminders as store
 from storage import repositories as repo
 from storage.db import Database
 from storage.models import ReminderSettings, ReminderSlot, WorkoutSession
-from tests.conftest import HandlerErrors, make_settings, running_app
+from tests.conftest import HandlerErrors, make_settings, make_user, running_app
 
 NUDGE = "Time for your warm-up"
 NUDGE_AGAIN = "your warm-up again"  # a snoozed nudge
@@ -428,3 +430,41 @@ async def test_forged_or_foreign_nudge_buttons_are_refused(
             == "That button no longer works. Send /help to see what I can do."
         )
     assert [s.status for s in await slot_rows(app_db, user.user_id)] == ["sent"]
+
+
+async def test_a_broadcast_cut_short_by_a_stop_hands_its_unsent_nudges_back(
+    app: BandCoachApp, app_db: Database, fake: FakeTelegram, clock: ManualClock, waits: list[float]
+) -> None:
+    crowd = range(700, 730)  # more than the sends in flight at once
+    at = clock() + timedelta(minutes=1)  # not yet due for the start-up dispatch
+    await members_due(app_db, len(crowd), first_id=crowd[0], due_at=at)
+    held = fake.hold("sendMessage")
+    broadcast = asyncio.create_task(dispatch_due(app.bot_data, at))
+    await fake.wait_until(lambda: held.waiting > 0, timeout=10)
+    app.bot_data.stopping = True  # as Application.stop() sets it
+    held.opened.set()
+    first = await broadcast
+    assert 0 < first.sent < len(crowd)
+    async with app_db.read() as session:
+        statuses = Counter(
+            await session.scalars(select(ReminderSlot.status).where(ReminderSlot.user_id >= 700))
+        )
+    assert statuses == {"sent": first.sent, "pending": len(crowd) - first.sent}
+    app.bot_data.stopping = False  # the next start
+    second = await dispatch_due(app.bot_data, at)
+    assert first.sent + second.sent == len(crowd)
+    assert [len(fake.bot_messages(i)) for i in crowd] == [1] * len(crowd)
+
+
+async def test_a_nudge_tapped_before_its_outcome_is_written_keeps_the_tap(db: Database) -> None:
+    await make_user(db, 9)
+    now = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
+    async with db.write() as session:
+        slot = await store.insert_slot(session, 9, store.REMINDER, now, now, status="claimed")
+        assert slot is not None
+        assert await store.snooze(session, slot, 9, now + timedelta(seconds=5)) is not None
+    async with db.write() as session:  # the batch writes its outcomes afterwards
+        await store.finish_many(session, [(slot, store.SENT, 1, None)], now)
+    async with db.read() as session:
+        row = await session.get(ReminderSlot, slot)
+    assert row is not None and (row.status, row.attempts) == ("snoozed", 1)

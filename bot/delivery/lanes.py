@@ -35,7 +35,7 @@ class LaneLimiter:
 
     def __init__(self, rate: float = 30.0) -> None:
         """Allow `rate` calls a second overall (a one-second burst at most), less HEADROOM."""
-        self._limiter = AsyncLimiter(rate * HEADROOM, 1.0)
+        self._limiter = AsyncLimiter(max(rate * HEADROOM, 1.0), 1.0)  # aiolimiter needs ≥ 1
         self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
         self._pump: asyncio.Task[None] | None = None
