@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram import Update
@@ -25,6 +26,39 @@ from bot.coaching.session_keyboards import SESSION, SETUP
 from bot.context import BandCoachApp, BandCoachContext
 from handlers import checkin, common, errors, onboarding, progress, reminders, session, settings
 
+Callback = Callable[[Update, BandCoachContext], Coroutine[Any, Any, None]]
+
+# Commands in private chats, in the order they are tried.
+COMMANDS: tuple[tuple[str, Callback], ...] = (
+    ("start", onboarding.start),
+    ("help", common.help_command),
+    ("reminders", reminders.reminders_command),
+    ("warmup", session.warmup),
+    ("checkin", checkin.checkin_command),
+    ("plan", checkin.plan_command),
+    ("progress", progress.progress_command),
+    ("summary", progress.summary_command),
+    ("history", progress.history_command),
+    ("settings", settings.settings_command),
+    ("export", settings.export_command),
+    ("deletedata", settings.delete_command),
+    ("stats", settings.stats_command),
+)
+# Buttons, by the prefix of their callback data.
+BUTTONS: tuple[tuple[str, Callback], ...] = (
+    (ONBOARDING, onboarding.on_button),
+    (SETTINGS_MENU, settings.on_menu_button),
+    (EDIT, onboarding.on_button),
+    (REPORTS, progress.on_button),
+    (DATA, settings.on_delete_button),
+    (NUDGE, reminders.on_nudge_button),
+    (SETTINGS, reminders.on_settings_button),
+    (SETUP, session.on_setup_button),
+    (SESSION, session.on_session_button),
+    (CHECKIN, checkin.on_button),
+    (MORNING, checkin.on_morning_button),
+)
+
 
 def build_handlers() -> list[BaseHandler[Update, BandCoachContext, Any]]:
     """Return every handler in the order it is tried; order matters, first match wins."""
@@ -41,31 +75,8 @@ def build_handlers() -> list[BaseHandler[Update, BandCoachContext, Any]]:
             filters=filters.UpdateType.MESSAGE & filters.ChatType.GROUPS,
         ),
         # Commands first, so a command is never mistaken for typed input.
-        CommandHandler("start", onboarding.start, filters=new_messages),
-        CommandHandler("help", common.help_command, filters=new_messages),
-        CommandHandler("reminders", reminders.reminders_command, filters=new_messages),
-        CommandHandler("warmup", session.warmup, filters=new_messages),
-        CommandHandler("checkin", checkin.checkin_command, filters=new_messages),
-        CommandHandler("plan", checkin.plan_command, filters=new_messages),
-        CommandHandler("progress", progress.progress_command, filters=new_messages),
-        CommandHandler("summary", progress.summary_command, filters=new_messages),
-        CommandHandler("history", progress.history_command, filters=new_messages),
-        CommandHandler("settings", settings.settings_command, filters=new_messages),
-        CommandHandler("export", settings.export_command, filters=new_messages),
-        CommandHandler("deletedata", settings.delete_command, filters=new_messages),
-        CommandHandler("stats", settings.stats_command, filters=new_messages),
-        # Buttons, by the prefix of their callback data.
-        CallbackQueryHandler(onboarding.on_button, pattern=rf"^{ONBOARDING}:"),
-        CallbackQueryHandler(settings.on_menu_button, pattern=rf"^{SETTINGS_MENU}:"),
-        CallbackQueryHandler(onboarding.on_button, pattern=rf"^{EDIT}:"),
-        CallbackQueryHandler(progress.on_button, pattern=rf"^{REPORTS}:"),
-        CallbackQueryHandler(settings.on_delete_button, pattern=rf"^{DATA}:"),
-        CallbackQueryHandler(reminders.on_nudge_button, pattern=rf"^{NUDGE}:"),
-        CallbackQueryHandler(reminders.on_settings_button, pattern=rf"^{SETTINGS}:"),
-        CallbackQueryHandler(session.on_setup_button, pattern=rf"^{SETUP}:"),
-        CallbackQueryHandler(session.on_session_button, pattern=rf"^{SESSION}:"),
-        CallbackQueryHandler(checkin.on_button, pattern=rf"^{CHECKIN}:"),
-        CallbackQueryHandler(checkin.on_morning_button, pattern=rf"^{MORNING}:"),
+        *(CommandHandler(name, call, filters=new_messages) for name, call in COMMANDS),
+        *(CallbackQueryHandler(call, pattern=rf"^{prefix}:") for prefix, call in BUTTONS),
         # Typed text goes to whatever the user's stored state is waiting for.
         MessageHandler(new_messages & filters.TEXT & ~filters.COMMAND, common.on_text),
         # A shared location answers /reminders' time zone question.
