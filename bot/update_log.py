@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from telegram import Update
 from telegram.ext import Application
@@ -25,7 +25,7 @@ OK, ERROR, UNHANDLED = "ok", "error", "unhandled"
 _handler: ContextVar[str | None] = ContextVar("bandcoach_handler", default=None)
 _outcome: ContextVar[str] = ContextVar("bandcoach_outcome", default=OK)
 
-Callback = Callable[..., Awaitable[Any]]
+Callback = TypeVar("Callback", bound=Callable[..., Awaitable[Any]])
 
 
 def named(callback: Callback) -> Callback:
@@ -37,7 +37,7 @@ def named(callback: Callback) -> Callback:
         _handler.set(name)
         return await callback(*args, **kwargs)
 
-    return run
+    return cast(Callback, run)
 
 
 def failed() -> None:

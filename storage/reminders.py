@@ -278,7 +278,11 @@ async def claim_scheduled(
     ).all()
     if not rows:
         return [], 0
-    slots = [Due(user, settings, REMINDER, settings.next_due_at) for settings, user in rows]
+    slots = [
+        Due(user, settings, REMINDER, settings.next_due_at)
+        for settings, user in rows
+        if settings.next_due_at is not None  # always, by the query: for the type checker
+    ]
     actions = [schedule.decide(c) for c in await _slot_contexts(session, slots, now, grace)]
     inserted = await session.execute(
         upsert_insert(session, ReminderSlot)
