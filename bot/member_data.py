@@ -11,12 +11,6 @@ from bot.coaching.texts import UNKNOWN_BUTTON
 from bot.context import BotData
 from storage import reports as store
 from storage import repositories as repo
-from storage.models import User
-
-
-def signed_up(user: User) -> int:
-    """Return the key of the member's sign-up, which their data buttons carry."""
-    return user.signup_key
 
 
 async def export(deps: BotData, user_id: int) -> Reply:
@@ -48,7 +42,7 @@ async def ask_delete(deps: BotData, user_id: int) -> Reply:
         sessions=plural(sessions, "session"), sets=plural(sets, "logged set"),
         checkins=plural(checkins, "check-in"),
     )  # fmt: skip
-    return Reply.text(text, *dt.confirm_keyboard(signed_up(user)))
+    return Reply.text(text, *dt.confirm_keyboard(user.signup_key))
 
 
 async def on_button(deps: BotData, user_id: int, data: str) -> Reply:
@@ -58,7 +52,7 @@ async def on_button(deps: BotData, user_id: int, data: str) -> Reply:
         return Reply(answer=UNKNOWN_BUTTON, alert=True)
     async with deps.db.write() as session:
         user = await repo.get_user(session, user_id)
-        if user is None or signed_up(user) != tap.key:
+        if user is None or user.signup_key != tap.key:
             return Reply(answer=dt.OUTDATED, alert=True)
         if tap.answer == dt.NO:
             return Reply(edit=Screen(dt.KEPT))

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.coach import is_admin
 from bot.coaching import texts
 from bot.coaching.onboarding_keyboards import (
     DONE_BANDS,
@@ -145,8 +146,7 @@ async def menu_screen(
 ) -> Screen:
     """Return the /settings menu under a summary of the member's settings."""
     text = await settings_summary(session, user.id, heading)
-    coach = user.id in deps.settings.admin_user_ids
-    return Screen(text, settings_menu(coach=coach, alerts=user.pain_alerts))
+    return Screen(text, settings_menu(coach=is_admin(deps, user.id), alerts=user.pain_alerts))
 
 
 async def start(deps: BotData, user_id: int, chat_id: int, first_name: str) -> Reply:

@@ -8,12 +8,13 @@ from telegram import Update
 from telegram.constants import ChatType
 
 from bot import membership
+from bot.coach import is_admin
 from bot.coaching import texts
 from bot.coaching.screen import Reply
 from bot.coaching.states import Awaited, Awaiting
 from bot.context import BandCoachContext
 from handlers import checkin, onboarding, reminders, session
-from handlers.updates import text_of
+from handlers.updates import chat_of, text_of
 from storage import repositories as repo
 from storage.models import User
 
@@ -31,10 +32,7 @@ AWAITING_HANDLERS: dict[Awaiting, TypedInputHandler] = {
 
 async def help_command(update: Update, context: BandCoachContext) -> None:
     """List every command."""
-    coach = (
-        update.effective_user is not None
-        and update.effective_user.id in context.settings.admin_user_ids
-    )
+    coach = is_admin(context.bot_data, chat_of(update).user_id)
     await context.delivery.reply(update, Reply.text(texts.help_text(coach=coach)))
 
 
