@@ -8,6 +8,7 @@ first chart, not at start-up (it takes most of a second).
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -52,6 +53,7 @@ class Facts:
     days: list[date]
     targets: list[TargetRow]
     checkins: list[CheckinRow]
+    pains: tuple[PainPoint, ...]  # the check-ins as chart points, in the same order
     prescription: Prescription
     band: str | None
 
@@ -72,7 +74,8 @@ async def _facts(deps: BotData, user_id: int) -> Facts | None:
         band = user.plan_band or user.band
     days = [local_day(at, tz) for at, tz in starts]
     today = local_day(now, zone)
-    return Facts(user.first_name, zone, today, days, targets, checkins, prescription, band)
+    pains = _pain_points(checkins)
+    return Facts(user.first_name, zone, today, days, targets, checkins, pains, prescription, band)
 
 
 def current_targets(
@@ -94,9 +97,9 @@ def current_targets(
     return list(seen.values())
 
 
-def _pain_points(rows: list[CheckinRow], since: date | None = None) -> tuple[PainPoint, ...]:
-    """Return check-ins as chart points (from `since`), oldest first."""
-    points = (
+def _pain_points(rows: list[CheckinRow]) -> tuple[PainPoint, ...]:
+    """Return check-ins as chart points on their local days, oldest first."""
+    return tuple(
         PainPoint(
             local_day(r.created_at, r.timezone),
             r.pain,
@@ -104,7 +107,6 @@ def _pain_points(rows: list[CheckinRow], since: date | None = None) -> tuple[Pai
         )
         for r in rows
     )
-    return tuple(p for p in points if since is None or p.day >= since)
 
 
 def chart_data(catalogue: Catalogue, facts: Facts) -> ChartData:
@@ -124,7 +126,7 @@ def chart_data(catalogue: Catalogue, facts: Facts) -> ChartData:
     title = (
         f"{facts.name}'s last {CHART_WEEKS} weeks" if facts.name else f"Last {CHART_WEEKS} weeks"
     )
-    return ChartData(title, tuple(named), _pain_points(facts.checkins, since))
+    return ChartData(title, tuple(named), tuple(p for p in facts.pains if p.day >= since))
 
 
 def _draw(name: str, data: object) -> bytes:
@@ -152,7 +154,7 @@ async def progress(deps: BotData, user_id: int) -> Reply:
     adh = adherence(facts.days, facts.today)
     done = {row.exercise_key for row in facts.targets}
     targets = current_targets(deps.catalogue, facts.prescription, done)
-    pains = [(local_day(r.created_at, r.timezone), r.pain) for r in facts.checkins]
+    pains = [(p.day, p.pain) for p in facts.pains]
     sides = [r.weaker_side for r in facts.checkins if r.weaker_side][-SIDES_SHOWN:]
     text = rt.progress_text(facts.name, adh, targets, weekly_pain(pains, facts.today), sides)
     png = await _render(deps, "render_progress", chart_data(deps.catalogue, facts))
@@ -164,17 +166,14 @@ def summary_card(facts: Facts) -> SummaryCard:
     """Return the shareable one-page summary of the last SUMMARY_WEEKS weeks."""
     since = facts.today - timedelta(weeks=SUMMARY_WEEKS) + timedelta(days=1)
     adh = adherence(facts.days, facts.today)
-    recent = [r for r in facts.checkins if local_day(r.created_at, r.timezone) >= since]
-    weaker: dict[str, int] = {}
-    for r in recent:
-        if r.weaker_side:
-            weaker[r.weaker_side] = weaker.get(r.weaker_side, 0) + 1
+    recent = [(r, p) for r, p in zip(facts.checkins, facts.pains, strict=True) if p.day >= since]
+    weaker = Counter(r.weaker_side for r, _ in recent if r.weaker_side)
     return SummaryCard(
         name=facts.name, made_on=facts.today, weeks=SUMMARY_WEEKS,
         sessions=sum(1 for d in facts.days if since <= d <= facts.today),
         goal_per_week=adh.goal, streak_weeks=adh.streak_weeks, score=adh.score,
         band=facts.band if facts.band in BANDS else None,
-        pain=_pain_points(recent), weaker=weaker,
+        pain=tuple(p for _, p in recent), weaker=dict(weaker),
     )  # fmt: skip
 
 

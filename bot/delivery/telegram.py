@@ -103,16 +103,11 @@ async def _send(bot: Bot, chat_id: int, screen: Screen | Attachment) -> int:
     """Send a screen or a file as a new message and return its id."""
     if isinstance(screen, Screen):
         return int((await raw(bot, "sendMessage", chat_id, screen))["message_id"])
-    if screen.kind == PHOTO:
-        sent = await bot.send_photo(
-            chat_id, InputFile(screen.data, filename=screen.filename),
-            caption=screen.caption or None, reply_markup=markup(screen),
-        )  # fmt: skip
-    else:
-        sent = await bot.send_document(
-            chat_id, InputFile(screen.data, filename=screen.filename),
-            caption=screen.caption or None, reply_markup=markup(screen),
-        )  # fmt: skip
+    send = bot.send_photo if screen.kind == PHOTO else bot.send_document
+    sent = await send(
+        chat_id, InputFile(screen.data, filename=screen.filename),
+        caption=screen.caption or None, reply_markup=markup(screen),
+    )  # fmt: skip
     return sent.message_id
 
 
