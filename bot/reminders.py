@@ -82,8 +82,9 @@ async def nudge_screens(deps: BotData, claims: Sequence[store.Claim]) -> dict[in
     catalogue = deps.catalogue
     screens: dict[int, Screen] = {}
     async with deps.db.read() as session:
-        users = await session.scalars(select(User).where(User.id.in_({c.user_id for c in claims})))
-        plans = await load_prescriptions(session, list(users), catalogue)
+        nudged = {c.user_id for c in claims if c.kind not in (store.FOLLOWUP, store.MORNING)}
+        users = (await session.scalars(select(User).where(User.id.in_(nudged)))).all()
+        plans = await load_prescriptions(session, users, catalogue)
         for claim in claims:
             if claim.kind in (store.FOLLOWUP, store.MORNING) and claim.session_id is not None:
                 row = await get_session(session, claim.session_id)
