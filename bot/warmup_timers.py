@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import clock_speed
+from bot.coaching.screen import LiveRef
 from bot.coaching.session import (
     ABANDON_AFTER,
     DONE,
@@ -29,9 +30,11 @@ from bot.coaching.session import (
     rest_segments,
     work_segments,
 )
+from bot.coaching.session_screens import session_screen
 from bot.context import BotData
 from bot.delivery import Lane
-from bot.warmups import Shown, log_set, show
+from bot.warmups import Shown, live_key, log_set, show, state_of
+from storage import live_messages as live
 from storage import reminders as followups
 from storage import sessions as store
 from storage.models import WorkoutSession
@@ -39,24 +42,27 @@ from storage.models import WorkoutSession
 logger = logging.getLogger(__name__)
 
 IDLE_SWEEP_EVERY = timedelta(minutes=1)
-TIMER_PAGE = 500  # timers read at a time; a pass goes on until none is due
-# Timers advanced per write transaction: fewer commits, yet on SQLite the write lock is held
-# only some tens of milliseconds, so members' taps do not wait long behind a crowd of rests.
-TIMER_BATCH = 100
+# Timers claimed and advanced per write transaction; a pass goes on until none is due. On
+# SQLite the write lock is held some tens of milliseconds a page, so members' taps do not wait
+# long behind a crowd of rests.
+TIMER_PAGE = 250
 
 
-async def _advance(
-    session: AsyncSession, deps: BotData, row: WorkoutSession, chat_id: int, now: datetime
-) -> Shown:
-    """Advance one due countdown in `session`: a tick, a rest's end, or a finished timed set."""
-    timer, due = parse_phase(row.phase), row.timer_due_at
-    plan = Plan.from_json(row.plan)
-    step = plan.step(row.position)
-    assert due is not None
-    if timer is None or step is None:  # a timer on a phase without one: drop it
-        await store.move(session, row.id, position=row.position, phase=row.phase,
-                         expected_due=due, now=now)  # fmt: skip
-        return ()
+@dataclass(frozen=True)
+class _Next:
+    """Where a due countdown goes: a later tick, or the step once its time is up."""
+
+    phase: str
+    timer_due_at: datetime | None
+    lane: Lane
+
+
+def _next(row: WorkoutSession, plan: Plan, deps: BotData, now: datetime) -> _Next | None:
+    """Return a due countdown's next phase; None if it needs the full path (a set to log, or
+    a timer on a phase or position that has none)."""
+    timer, due, step = parse_phase(row.phase), row.timer_due_at, plan.step(row.position)
+    if timer is None or step is None or due is None:
+        return None
     segments = (
         work_segments(step) if timer.kind == WORK
         else rest_segments(plan.steps[row.position - 1].rest_after)
@@ -64,18 +70,36 @@ async def _advance(
     tick = countdown(timer.started_at(due), segments, now)
     stale = is_stale(due, now, clock_speed(deps.clock))
     if tick.finished and timer.kind == WORK and not stale:
-        return await log_set(session, deps, row, chat_id, now, actual=step.target,
-                             outcome=DONE, lane=Lane.TIMER) or ()  # fmt: skip
+        return None
     # After downtime there is no replay of missed ticks: the step shows at once.
-    to_step = stale or tick.finished
-    new_phase = STEP if to_step else Timer(timer.kind, tick.next_offset or 0).phase
-    if not await store.move(
-        session, row.id, position=row.position, phase=row.phase, expected_due=due,
-        new_phase=new_phase, timer_due_at=None if to_step else tick.next_due, now=now,
-    ):  # fmt: skip
+    if stale or tick.finished:
+        return _Next(STEP, None, Lane.TIMER)
+    return _Next(Timer(timer.kind, tick.next_offset or 0).phase, tick.next_due, Lane.TICK)
+
+
+async def _advance(
+    session: AsyncSession, deps: BotData, row: WorkoutSession, chat_id: int, now: datetime
+) -> Shown:
+    """Advance one due countdown in `session`: a tick, a rest's end, or a finished timed set."""
+    due = row.timer_due_at
+    assert due is not None
+    plan = Plan.from_json(row.plan)
+    step = plan.step(row.position)
+    nxt = _next(row, plan, deps, now)
+    if nxt is not None:
+        if not await store.move(
+            session, row.id, position=row.position, phase=row.phase, expected_due=due,
+            new_phase=nxt.phase, timer_due_at=nxt.timer_due_at, now=now,
+        ):  # fmt: skip
+            return ()
+        row.phase, row.timer_due_at = nxt.phase, nxt.timer_due_at
+        return await show(session, deps, row, chat_id, now, lane=nxt.lane)
+    if parse_phase(row.phase) is None or step is None:  # a timer on a phase without one: drop it
+        await store.move(session, row.id, position=row.position, phase=row.phase,
+                         expected_due=due, now=now)  # fmt: skip
         return ()
-    row.phase, row.timer_due_at = new_phase, None if to_step else tick.next_due
-    return await show(session, deps, row, chat_id, now, lane=Lane.TIMER if to_step else Lane.TICK)
+    return await log_set(session, deps, row, chat_id, now, actual=step.target,
+                         outcome=DONE, lane=Lane.TIMER) or ()  # fmt: skip
 
 
 async def _advance_alone(deps: BotData, session_id: int, chat_id: int, now: datetime) -> Shown:
@@ -87,18 +111,56 @@ async def _advance_alone(deps: BotData, session_id: int, chat_id: int, now: date
         return await _advance(session, deps, row, chat_id, now)
 
 
-async def _advance_batch(
-    deps: BotData, due: Sequence[tuple[WorkoutSession, int]], now: datetime
-) -> list[Shown | BaseException]:
-    """Advance a batch of countdowns in one transaction; if one fails, each on its own."""
+async def _advance_claimed(
+    session: AsyncSession, deps: BotData, due: Sequence[tuple[WorkoutSession, int]], now: datetime
+) -> Shown:
+    """Advance claimed countdowns: ticks and rests' ends in one move and one screen write for
+    all, timed sets one by one."""
+    moves: list[tuple[WorkoutSession, int, _Next]] = []
+    shown: list[LiveRef] = []
+    for row, chat in due:
+        nxt = _next(row, Plan.from_json(row.plan), deps, now)
+        if nxt is None:
+            shown += await _advance(session, deps, row, chat, now)
+        else:
+            moves.append((row, chat, nxt))
+    await store.move_timers(session, [
+        store.TimerMove(row.id, row.position, row.phase, row.timer_due_at, nxt.phase,
+                        nxt.timer_due_at)
+        for row, _chat, nxt in moves if row.timer_due_at is not None
+    ], now)  # fmt: skip
+    puts = []
+    for row, chat, nxt in moves:
+        row.phase, row.timer_due_at = nxt.phase, nxt.timer_due_at
+        screen = session_screen(deps.catalogue, state_of(row), now)
+        puts.append(live.Put(row.user_id, chat, live_key(row.id), screen.to_json(), nxt.lane))
+    return (*shown, *await live.put_many(session, puts, now))
+
+
+async def _advance_page(
+    deps: BotData, now: datetime, after: int
+) -> tuple[list[int], Shown, list[BaseException]]:
+    """Claim and advance a page of due countdowns after session id `after`, in one transaction.
+
+    Returns the claimed ids, what to push and any failures. If the page fails, each countdown
+    is advanced on its own, so one bad row does not hold up the rest.
+    """
+    claimed: list[tuple[int, int]] = []
     try:
         async with deps.db.write() as session:
-            return [await _advance(session, deps, row, chat, now) for row, chat in due]
-    except Exception:  # the batch rolled back: one bad row must not hold up the rest
-        return await asyncio.gather(
-            *(_advance_alone(deps, row.id, chat, now) for row, chat in due),
-            return_exceptions=True,
-        )
+            due = await store.claim_due_timers(session, now, TIMER_PAGE, after=after)
+            claimed = [(row.id, chat) for row, chat in due]
+            shown = await _advance_claimed(session, deps, due, now)
+        return [sid for sid, _chat in claimed], shown, []
+    except Exception:
+        if not claimed:  # nothing was claimed: the database itself failed
+            raise
+    results = await asyncio.gather(
+        *(_advance_alone(deps, sid, chat, now) for sid, chat in claimed), return_exceptions=True
+    )
+    shown = tuple(x for r in results if not isinstance(r, BaseException) for x in r)
+    failures = [r for r in results if isinstance(r, BaseException)]
+    return [sid for sid, _chat in claimed], shown, failures
 
 
 async def _sweep_idle(deps: BotData, now: datetime) -> None:
@@ -129,27 +191,23 @@ class TimerRun:
 
 
 async def advance_timers(deps: BotData, now: datetime) -> TimerRun:
-    """Advance every session whose timer is due at `now`, page by page, TIMER_BATCH a commit.
+    """Advance every session whose timer is due at `now`, a page per transaction.
 
     There is no cap per tick: with thousands of live countdowns a capped pass would leave
     rests late, and past the stale cutoff they would be skipped as if the bot had been down.
     """
-    last = 0  # the id the next page starts after
-    results: list[Shown | BaseException] = []
+    last, count = 0, 0  # the id the next page starts after; timers claimed
+    shown: list[LiveRef] = []
+    failures: list[BaseException] = []
     async with deps.timer_lock:
         await _sweep_idle(deps, now)
         while True:
-            async with deps.db.read() as session:
-                due = await store.due_timers(session, now, TIMER_PAGE, after=last)
-            batches = [due[i : i + TIMER_BATCH] for i in range(0, len(due), TIMER_BATCH)]
-            # Side by side on PostgreSQL's connections; SQLite's writers queue in turn.
-            for done in await asyncio.gather(*(_advance_batch(deps, b, now) for b in batches)):
-                results += done
-            if len(due) < TIMER_PAGE:
+            ids, page, failed = await _advance_page(deps, now, last)
+            count, shown, failures = count + len(ids), shown + list(page), failures + failed
+            if len(ids) < TIMER_PAGE:
                 break
-            last = due[-1][0].id
-    shown = tuple(i for r in results if not isinstance(r, BaseException) for i in r)
-    return TimerRun(len(results), shown, tuple(r for r in results if isinstance(r, BaseException)))
+            last = ids[-1]
+    return TimerRun(count, tuple(shown), tuple(failures))
 
 
 async def fire_due_timers(deps: BotData, now: datetime) -> int:

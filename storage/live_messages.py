@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, or_, select, update
+from sqlalchemy import and_, bindparam, case, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 
@@ -84,6 +84,62 @@ async def put(
         assert row is not None
     if message_id is None and adopt is not None and row.message_id is None:
         message_id = adopt
+    change = _change(row, screen, lane, now, message_id, new_message)
+    if change is None:
+        return None
+    await run(session, _PUT, change[0])
+    return change[1]
+
+
+@dataclass(frozen=True)
+class Put:
+    """A screen for put_many: the live message of a key, edited where it already is."""
+
+    user_id: int
+    chat_id: int
+    key: str
+    screen: dict[str, Any]
+    lane: int
+
+
+async def put_many(session: AsyncSession, puts: Sequence[Put], now: datetime) -> list[Pending]:
+    """Set many live messages' screens with a read and a write for all; like put for each.
+
+    A key with no row yet goes through put on its own.
+    """
+    if not puts:
+        return []
+    pairs = [(p.chat_id, p.key) for p in puts]
+    result = await session.execute(
+        select(_TABLE).where(tuple_(_TABLE.c.chat_id, _TABLE.c.key).in_(pairs)).with_for_update()
+    )
+    rows = {(row.chat_id, row.key): row for row in result}
+    changes, written = [], []
+    for p in puts:
+        row = rows.get((p.chat_id, p.key))
+        if row is None:
+            alone = await put(session, user_id=p.user_id, chat_id=p.chat_id, key=p.key,
+                              screen=p.screen, lane=p.lane, now=now)  # fmt: skip
+            written += [] if alone is None else [alone]
+            continue
+        change = _change(row, p.screen, p.lane, now, None, False)
+        if change is not None:
+            changes.append(change[0])
+            written.append(change[1])
+    if changes:
+        await run(session, _PUT, changes)
+    return written
+
+
+def _change(
+    row: Any,
+    screen: dict[str, Any],
+    lane: int,
+    now: datetime,
+    message_id: int | None,
+    new_message: bool,
+) -> tuple[dict[str, Any], Pending] | None:
+    """Return the _PUT parameters and the pending push that show `screen`; None if shown."""
     moved = new_message or (message_id is not None and message_id != row.message_id)
     settled = row.due_at is not None or row.shown_version == row.version
     if not moved and row.version > 0 and row.screen == screen and settled:
@@ -94,12 +150,14 @@ async def put(
     if moved:  # pushes of earlier versions must not pull the row back where it was
         shown_in = None if new_message else message_id
         send_from, unsure = version, 0
-    await run(session, _PUT, {
+    params = {
         "b_id": row.id, "b_screen": screen, "b_version": version, "b_lane": lane,
         "b_due": now + LEASE, "b_now": now, "b_message": shown_in, "b_send_from": send_from,
         "b_unsure": unsure,
-    })  # fmt: skip
-    return Pending(row.id, row.user_id, chat_id, shown_in, dict(screen), version, lane, 0, unsure)
+    }  # fmt: skip
+    return params, Pending(
+        row.id, row.user_id, row.chat_id, shown_in, dict(screen), version, lane, 0, unsure
+    )
 
 
 async def _claim_message(

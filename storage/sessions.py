@@ -7,6 +7,8 @@ unique (session_id, position) constraint is the last guard against logging a set
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -19,6 +21,18 @@ from storage.db import run
 from storage.models import SessionSet, User, WorkoutSession
 
 ACTIVE = SessionStatus.ACTIVE
+
+
+@dataclass(frozen=True)
+class TimerMove:
+    """A session leaving the timer it was claimed with for a new phase (and maybe a new timer)."""
+
+    session_id: int
+    position: int
+    phase: str
+    expected_due: datetime
+    new_phase: str
+    timer_due_at: datetime | None
 
 
 async def get_session(session: AsyncSession, session_id: int) -> WorkoutSession | None:
@@ -240,13 +254,17 @@ async def sets_of(session: AsyncSession, session_id: int) -> list[SessionSet]:
     return list(result.scalars())
 
 
-async def due_timers(
-    session: AsyncSession, now: datetime, limit: int = 100, after: int = 0
+async def claim_due_timers(
+    session: AsyncSession, now: datetime, limit: int, after: int = 0
 ) -> list[tuple[WorkoutSession, int]]:
-    """Return active sessions whose timer is due, with their chat ids (uses the due index).
+    """Return active sessions whose timer is due, with their chat ids, locked and detached.
 
     Pages go by session id: `after` is the last id of the previous page, so a pass sees each
     due session once, even one whose advance failed and stays due.
+
+    On PostgreSQL rows another process is advancing are skipped, not waited for; on SQLite the
+    write transaction already excludes every other writer. Either way the rows cannot change
+    before this transaction ends, so their moves need no per-row check.
     """
     result = await session.execute(
         select(WorkoutSession, User.chat_id)
@@ -258,9 +276,28 @@ async def due_timers(
         )
         .order_by(WorkoutSession.id)
         .limit(limit)
+        .with_for_update(of=WorkoutSession, skip_locked=True)
         .execution_options(populate_existing=True)
     )
-    return [(row, int(chat_id)) for row, chat_id in result.all()]
+    rows = [(row, int(chat_id)) for row, chat_id in result.all()]
+    for row, _chat in rows:
+        session.expunge(row)  # changes go through conditional updates only, never a flush
+    return rows
+
+
+async def move_timers(session: AsyncSession, moves: Sequence[TimerMove], now: datetime) -> None:
+    """Move sessions claimed by claim_due_timers off their timers, in one statement."""
+    if not moves:
+        return
+    params = [
+        {"b_id": m.session_id, "b_active": ACTIVE, "b_position": m.position, "b_phase": m.phase,
+         "b_due": m.expected_due, "b_new_position": m.position, "b_new_phase": m.new_phase,
+         "b_timer": m.timer_due_at, "b_now": now}
+        for m in moves
+    ]  # fmt: skip
+    result = await run(session, _move(True, False, False), params)
+    if session.get_bind().dialect.supports_sane_multi_rowcount and result.rowcount != len(moves):
+        raise RuntimeError("a claimed timer moved while locked")  # the caller goes row by row
 
 
 async def abandon_idle(session: AsyncSession, idle_before: datetime, now: datetime) -> int:

@@ -149,3 +149,28 @@ async def test_a_late_push_of_an_older_screen_never_shows_it_again(
     assert edits == ["step 2"]
     row = await stored(db, older.id)
     assert row.shown_version == row.version and row.due_at is None
+
+
+async def test_put_many_writes_like_put_for_each(
+    db: Database, clock: ManualClock, member: None
+) -> None:
+    await make_user(db, 2)
+    first = await put(db, clock, "rest 20")
+    async with db.write() as session:
+        await live.confirm(session, first, 1, 500, clock())
+    shown_key = await write(db, clock, "as shown")  # ws1 again: now waiting to be pushed
+    puts = [
+        live.Put(1, 1, "ws1", screen("step 2"), Lane.TIMER),  # a newer screen for a pending row
+        live.Put(2, 2, "ws9", screen("new"), Lane.TIMER),  # no row yet: made as put makes it
+    ]
+    async with db.write() as session:
+        written = await live.put_many(session, puts, clock())
+    assert [(w.chat_id, w.screen["text"], w.message_id) for w in written] == [
+        (1, "step 2", 500),
+        (2, "new", None),
+    ]
+    assert written[0].version == shown_key.version + 1
+    again = await stored(db, first)
+    assert (again.screen["text"], again.version, again.message_id) == ("step 2", 3, 500)
+    async with db.write() as session:  # the same screens again: nothing left to push
+        assert await live.put_many(session, puts, clock()) == []

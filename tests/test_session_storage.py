@@ -73,26 +73,28 @@ async def test_due_timers_are_claimed_once(db: Database) -> None:
         assert await store.move(
             session, sid, position=0, phase="step", new_phase="rest:5", timer_due_at=due, now=T0
         )
-    async with db.read() as session:
-        assert await store.due_timers(session, due - timedelta(seconds=1)) == []
-        found = await store.due_timers(session, due)
-    assert [(row.id, chat) for row, chat in found] == [(sid, 1)]
-    claims = []
-    for _ in range(2):
+    async with db.write() as session:
+        assert await store.claim_due_timers(session, due - timedelta(seconds=1), 10) == []
+
+    async def claim() -> list[int]:
+        """Claim the due timers and move each off its timer before committing."""
         async with db.write() as session:
-            claims.append(
-                await store.move(
-                    session,
-                    sid,
-                    position=0,
-                    phase="rest:5",
-                    new_phase="rest:10",
-                    timer_due_at=due + timedelta(seconds=5),
-                    expected_due=due,
-                    now=due,
-                )
-            )
-    assert claims == [True, False]
+            found = await store.claim_due_timers(session, due, 10)
+            await asyncio.sleep(0)  # the other claimant runs meanwhile
+            moves = [store.TimerMove(row.id, row.position, row.phase, due, "step", None)
+                     for row, _chat in found]  # fmt: skip
+            await store.move_timers(session, moves, due)
+            return [chat for _row, chat in found]
+
+    assert sorted(await asyncio.gather(claim(), claim())) == [[], [1]]
+    async with db.read() as session:
+        row = await store.get_session(session, sid)
+        assert row is not None and (row.phase, row.timer_due_at) == ("step", None)
+    async with db.write() as session:
+        assert not await store.move(
+            session, sid, position=0, phase="rest:5", new_phase="rest:10",
+            timer_due_at=due + timedelta(seconds=5), expected_due=due, now=due,
+        )  # fmt: skip
 
 
 async def test_idle_sessions_are_abandoned_and_keep_their_sets(db: Database) -> None:
