@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.engine import Connection, make_url
@@ -27,6 +28,12 @@ IDLE_PING_AFTER = 1.0  # seconds a PostgreSQL connection may sit in the pool unc
 _WRITE_OPTION = "bandcoach_write"
 
 
+def to_json(value: Any) -> str:
+    """Return a JSON column's text; orjson turns plans and screens into text several times
+    faster than the standard library, and a timer pass or a tap reads and writes many."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 class Database:
     """Owns the engine and hands out read sessions and immediate write transactions."""
 
@@ -36,7 +43,9 @@ class Database:
         """Create the engine for an async SQLAlchemy URL (SQLite waits `busy_timeout` s)."""
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        kwargs: dict[str, Any] = {"echo": echo}
+        kwargs: dict[str, Any] = {
+            "echo": echo, "json_serializer": to_json, "json_deserializer": orjson.loads,
+        }  # fmt: skip
         if self.is_sqlite:  # SQLite runs on the loop's thread; busy waits are asyncio sleeps
             args, options = SQLiteDialect_aiosqlite().create_connect_args(make_url(url))
             kwargs["async_creator"] = inline_creator(args, options, busy_timeout)
