@@ -57,7 +57,9 @@ class _Next:
     lane: Lane
 
 
-def _next(row: WorkoutSession, plan: Plan, deps: BotData, now: datetime) -> _Next | None:
+def _next(
+    row: WorkoutSession | store.DueTimer, plan: Plan, deps: BotData, now: datetime
+) -> _Next | None:
     """Return a due countdown's next phase; None if it needs the full path (a set to log, or
     a timer on a phase or position that has none)."""
     timer, due, step = parse_phase(row.phase), row.timer_due_at, plan.step(row.position)
@@ -112,28 +114,31 @@ async def _advance_alone(deps: BotData, session_id: int, chat_id: int, now: date
 
 
 async def _advance_claimed(
-    session: AsyncSession, deps: BotData, due: Sequence[tuple[WorkoutSession, int]], now: datetime
+    session: AsyncSession, deps: BotData, due: Sequence[store.DueTimer], now: datetime
 ) -> Shown:
     """Advance claimed countdowns: ticks and rests' ends in one move and one screen write for
     all, timed sets one by one."""
-    moves: list[tuple[WorkoutSession, int, _Next]] = []
+    moves: list[tuple[store.DueTimer, _Next]] = []
     shown: list[LiveRef] = []
-    for row, chat in due:
+    for row in due:
         nxt = _next(row, Plan.from_json(row.plan), deps, now)
-        if nxt is None:
-            shown += await _advance(session, deps, row, chat, now)
-        else:
-            moves.append((row, chat, nxt))
+        if nxt is not None:
+            moves.append((row, nxt))
+            continue
+        full = await store.session_snapshot(session, row.id)
+        if full is not None:
+            shown += await _advance(session, deps, full, row.chat_id, now)
     await store.move_timers(session, [
         store.TimerMove(row.id, row.position, row.phase, row.timer_due_at, nxt.phase,
                         nxt.timer_due_at)
-        for row, _chat, nxt in moves if row.timer_due_at is not None
+        for row, nxt in moves
     ], now)  # fmt: skip
     puts = []
-    for row, chat, nxt in moves:
-        row.phase, row.timer_due_at = nxt.phase, nxt.timer_due_at
-        screen = session_screen(deps.catalogue, state_of(row), now)
-        puts.append(live.Put(row.user_id, chat, live_key(row.id), screen.to_json(), nxt.lane))
+    for row, nxt in moves:
+        moved = row._replace(phase=nxt.phase, timer_due_at=nxt.timer_due_at)
+        screen = session_screen(deps.catalogue, state_of(moved), now)
+        puts.append(live.Put(row.user_id, row.chat_id, live_key(row.id), screen.to_json(),
+                             nxt.lane))  # fmt: skip
     return (*shown, *await live.put_many(session, puts, now))
 
 
@@ -149,7 +154,7 @@ async def _advance_page(
     try:
         async with deps.db.write() as session:
             due = await store.claim_due_timers(session, now, TIMER_PAGE, after=after)
-            claimed = [(row.id, chat) for row, chat in due]
+            claimed = [(row.id, row.chat_id) for row in due]
             shown = await _advance_claimed(session, deps, due, now)
         return [sid for sid, _chat in claimed], shown, []
     except Exception:

@@ -68,7 +68,7 @@ def live_key(session_id: int) -> str:
     return f"ws{session_id}"
 
 
-def state_of(row: WorkoutSession) -> SessionState:
+def state_of(row: WorkoutSession | store.DueTimer) -> SessionState:
     """Return the part of a session row its screen is drawn from."""
     last = row.last_logged_at
     undo_until = last + UNDO_WINDOW if last is not None else None

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Update, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,7 +30,7 @@ class TimerMove:
     session_id: int
     position: int
     phase: str
-    expected_due: datetime
+    expected_due: datetime | None
     new_phase: str
     timer_due_at: datetime | None
 
@@ -254,10 +254,41 @@ async def sets_of(session: AsyncSession, session_id: int) -> list[SessionSet]:
     return list(result.scalars())
 
 
+class DueTimer(NamedTuple):
+    """A session whose timer is due: what a timer pass reads of it."""
+
+    id: int
+    user_id: int
+    chat_id: int
+    plan: dict[str, Any]
+    position: int
+    phase: str
+    timer_due_at: datetime | None  # always set when claimed; None once moved to a step
+    last_logged_at: datetime | None
+
+
+_TIMERS = WorkoutSession.__table__
+_DUE_TIMERS = (
+    select(
+        _TIMERS.c.id, _TIMERS.c.user_id, User.chat_id, _TIMERS.c.plan, _TIMERS.c.position,
+        _TIMERS.c.phase, _TIMERS.c.timer_due_at, _TIMERS.c.last_logged_at,
+    )
+    .join(User, User.id == _TIMERS.c.user_id)
+    .where(
+        _TIMERS.c.timer_due_at <= bindparam("b_now"),
+        _TIMERS.c.status == ACTIVE,
+        _TIMERS.c.id > bindparam("b_after"),
+    )
+    .order_by(_TIMERS.c.id)
+    .limit(bindparam("b_limit"))
+    .with_for_update(of=_TIMERS, skip_locked=True)
+)  # fmt: skip
+
+
 async def claim_due_timers(
     session: AsyncSession, now: datetime, limit: int, after: int = 0
-) -> list[tuple[WorkoutSession, int]]:
-    """Return active sessions whose timer is due, with their chat ids, locked and detached.
+) -> list[DueTimer]:
+    """Return active sessions whose timer is due, locked for this write transaction.
 
     Pages go by session id: `after` is the last id of the previous page, so a pass sees each
     due session once, even one whose advance failed and stays due.
@@ -266,23 +297,8 @@ async def claim_due_timers(
     write transaction already excludes every other writer. Either way the rows cannot change
     before this transaction ends, so their moves need no per-row check.
     """
-    result = await session.execute(
-        select(WorkoutSession, User.chat_id)
-        .join(User, User.id == WorkoutSession.user_id)
-        .where(
-            WorkoutSession.timer_due_at <= now,
-            WorkoutSession.status == ACTIVE,
-            WorkoutSession.id > after,
-        )
-        .order_by(WorkoutSession.id)
-        .limit(limit)
-        .with_for_update(of=WorkoutSession, skip_locked=True)
-        .execution_options(populate_existing=True)
-    )
-    rows = [(row, int(chat_id)) for row, chat_id in result.all()]
-    for row, _chat in rows:
-        session.expunge(row)  # changes go through conditional updates only, never a flush
-    return rows
+    result = await run(session, _DUE_TIMERS, {"b_now": now, "b_after": after, "b_limit": limit})
+    return [DueTimer(*row) for row in result]
 
 
 async def move_timers(session: AsyncSession, moves: Sequence[TimerMove], now: datetime) -> None:

@@ -82,9 +82,9 @@ async def test_due_timers_are_claimed_once(db: Database) -> None:
             found = await store.claim_due_timers(session, due, 10)
             await asyncio.sleep(0)  # the other claimant runs meanwhile
             moves = [store.TimerMove(row.id, row.position, row.phase, due, "step", None)
-                     for row, _chat in found]  # fmt: skip
+                     for row in found]  # fmt: skip
             await store.move_timers(session, moves, due)
-            return [chat for _row, chat in found]
+            return [row.chat_id for row in found]
 
     assert sorted(await asyncio.gather(claim(), claim())) == [[], [1]]
     async with db.read() as session:

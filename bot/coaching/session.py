@@ -49,6 +49,10 @@ SKIPPED = "skipped"
 # Entries hold the dict itself, so its id cannot be reused while the entry lives.
 PARSED_PLANS = 256
 _PARSED: OrderedDict[int, tuple[Mapping[str, Any], Plan]] = OrderedDict()
+# Steps already built, by their stored fields: most members' plans repeat the same steps, so a
+# timer pass over thousands of sessions builds each distinct step once (and keeps one copy).
+STEP_CACHE = 20_000
+_STEPS: dict[tuple[tuple[str, Any], ...], PlanStep] = {}
 
 
 @dataclass(frozen=True)
@@ -108,7 +112,7 @@ class Plan:
             routine_name=str(data["routine_name"]),
             rounds=int(data["rounds"]),
             band=data.get("band"),
-            steps=tuple(PlanStep(**s) for s in data["steps"]),
+            steps=tuple(map(_step, data["steps"])),
         )
         _PARSED[id(data)] = (data, plan)
         if len(_PARSED) > PARSED_PLANS:
@@ -535,3 +539,14 @@ def ordered_routines(catalogue: Catalogue, goal: str | None, last: str | None) -
 def suggest_routine(catalogue: Catalogue, goal: str | None, last: str | None) -> Routine:
     """Return the routine to offer first."""
     return ordered_routines(catalogue, goal, last)[0]
+
+
+def _step(data: Mapping[str, Any]) -> PlanStep:
+    """Return the plan step stored as `data`, built once for each distinct content."""
+    key = tuple(data.items())
+    found = _STEPS.get(key)
+    if found is None:
+        if len(_STEPS) >= STEP_CACHE:
+            _STEPS.clear()
+        found = _STEPS[key] = PlanStep(**data)
+    return found
