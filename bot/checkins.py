@@ -123,12 +123,6 @@ async def for_command(db: Database, user_id: int, now: datetime) -> Target:
         return await _target(session, user_id, newest.id, now)
 
 
-async def _reminder(session: AsyncSession, user_id: int) -> datetime | None:
-    """Return the user's next reminder, if reminders are on."""
-    settings = await session.get(ReminderSettings, user_id)
-    return settings.next_due_at if settings is not None and settings.enabled else None
-
-
 async def save_answer(
     db: Database,
     catalogue: Catalogue,
@@ -180,11 +174,14 @@ async def save_answer(
             areas=areas_text(answer.areas), weaker_side=answer.weaker_side,
             base=base.to_json(), raised=progression.raised, now=now,
         )  # fmt: skip
+        settings = await session.get(ReminderSettings, user_id)
+        on = settings is not None and settings.enabled
         morning = None
         if needs_check(answer.pain, progression.raised):
-            morning = await reminder_store.schedule_morning(session, user, target.session, now)
+            at = settings.local_time if settings is not None and on else None
+            morning = await reminder_store.schedule_morning(session, user, target.session, now, at)
         await repo.set_awaiting(session, user_id, Awaited(Awaiting.NOTE, session_id).encode())
-        reminder = await _reminder(session, user_id)
+        reminder = settings.next_due_at if settings is not None and on else None
         # A stored answer without a side is one left half-way, not a previous answer.
         again = target.checkin is not None and target.checkin.weaker_side is not None
         saved = Saved(target.status, progression, reminder, user.timezone, again, morning=morning)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, or_, select, tuple_, update
+from sqlalchemy import and_, bindparam, case, delete, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 
@@ -169,31 +169,27 @@ async def _claim_message(
         message_id = adopt
     if message_id is None or (keyed is not None and keyed.message_id == message_id):
         return keyed
-    return await _take_message(session, chat_id, key, message_id)
+    return await _take_message(session, chat_id, key, message_id, keyed)
 
 
-async def _take_message(session: AsyncSession, chat_id: int, key: str, message_id: int) -> Any:
-    """Give a Telegram message to this key's row: re-key the row showing it, drop the others."""
-    keyed = await session.scalar(
-        select(LiveMessage)
-        .where(LiveMessage.chat_id == chat_id, LiveMessage.key == key)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+async def _take_message(
+    session: AsyncSession, chat_id: int, key: str, message_id: int, keyed: Any
+) -> Any:
+    """Give a Telegram message to this key's row (`keyed`, locked, or None if there is none):
+    re-key the row showing it, drop the others."""
     result = await session.execute(
-        select(LiveMessage)
-        .where(LiveMessage.chat_id == chat_id, LiveMessage.message_id == message_id)
+        select(_TABLE.c.id)
+        .where(_TABLE.c.chat_id == chat_id, _TABLE.c.message_id == message_id)
+        .order_by(_TABLE.c.id)
         .with_for_update()
-        .execution_options(populate_existing=True)
     )
     others = list(result.scalars())
     if keyed is None and others:  # the message now shows this key's screens
-        keyed, others = others[0], others[1:]
-        keyed.key = key
-    for other in others:  # the message is overwritten by this key's screen from now on
-        await session.delete(other)
-    await session.flush()
-    return await _locked(session, chat_id, key) if keyed is not None else None
+        await session.execute(update(_TABLE).where(_TABLE.c.id == others[0]).values(key=key))
+        others = others[1:]
+    if others:  # the message is overwritten by this key's screen from now on
+        await session.execute(delete(_TABLE).where(_TABLE.c.id.in_(others)))
+    return await _locked(session, chat_id, key) if keyed is None else keyed
 
 
 async def _locked(session: AsyncSession, chat_id: int, key: str) -> Any:

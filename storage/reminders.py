@@ -396,11 +396,10 @@ async def schedule_followup(
 
 
 async def schedule_morning(
-    session: AsyncSession, user: User, workout: WorkoutSession, now: datetime
+    session: AsyncSession, user: User, workout: WorkoutSession, now: datetime, at: time | None
 ) -> datetime:
-    """Add the next-morning question about a session (once), at the reminder time or 09:00."""
-    settings = await session.get(ReminderSettings, user.id)
-    at = settings.local_time if settings is not None and settings.enabled else None
+    """Add the next-morning question about a session (once), at the member's reminder time
+    `at` (None when reminders are off: 09:00)."""
     due = morning_due(workout.started_at, user.timezone, at)
     await insert_slot(
         session, user.id, MORNING, due, now, status=PENDING, detail=f"session {workout.id}",
