@@ -98,10 +98,10 @@ async def _target(session: AsyncSession, user_id: int, session_id: int, now: dat
         return Target(RUNNING, row)
     existing = await store.get_checkin(session, session_id)
     if existing is None:
-        opened = await store.open_session(session, user_id)
-        return Target(OPEN if opened is not None and opened.id == row.id else CLOSED, row)
-    newest = await store.newest_session(session, user_id)
-    fresh = newest is not None and newest.id == row.id and may_reanswer(existing.created_at, now)
+        opened = await store.open_session_id(session, user_id)
+        return Target(OPEN if opened == row.id else CLOSED, row)
+    newest = await store.newest_session_id(session, user_id)
+    fresh = newest == row.id and may_reanswer(existing.created_at, now)
     return Target(REANSWER if fresh else CLOSED, row, existing)
 
 
@@ -117,10 +117,10 @@ async def for_command(db: Database, user_id: int, now: datetime) -> Target:
         opened = await store.open_session(session, user_id)
         if opened is not None:
             return Target(OPEN, opened)
-        newest = await store.newest_session(session, user_id)
+        newest = await store.newest_session_id(session, user_id)
         if newest is None:
             return Target(UNKNOWN)
-        return await _target(session, user_id, newest.id, now)
+        return await _target(session, user_id, newest, now)
 
 
 async def save_answer(

@@ -15,7 +15,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.coaching.catalogue import Catalogue
@@ -202,16 +202,11 @@ async def get_checkin(session: AsyncSession, session_id: int) -> PainCheckin | N
     return result.scalar_one_or_none()
 
 
-async def newest_session(session: AsyncSession, user_id: int) -> WorkoutSession | None:
-    """Return the user's most recent session, whatever its status."""
-    result = await session.execute(
-        select(WorkoutSession)
-        .where(WorkoutSession.user_id == user_id)
-        .order_by(WorkoutSession.id.desc())
-        .limit(1)
-        .execution_options(populate_existing=True)
+async def newest_session_id(session: AsyncSession, user_id: int) -> int | None:
+    """Return the id of the user's most recent session, whatever its status."""
+    return await session.scalar(
+        select(func.max(WorkoutSession.id)).where(WorkoutSession.user_id == user_id)
     )
-    return result.scalar_one_or_none()
 
 
 async def newest_checked_session(session: AsyncSession, user_id: int) -> int | None:
@@ -221,22 +216,33 @@ async def newest_checked_session(session: AsyncSession, user_id: int) -> int | N
     )
 
 
+def _open(user_id: int) -> ColumnElement[bool]:
+    """Return the condition on sessions a new check-in may apply to: ended, and newer than the
+    last one checked in on."""
+    checked = select(func.max(PainCheckin.session_id)).where(PainCheckin.user_id == user_id)
+    return and_(
+        WorkoutSession.user_id == user_id,
+        WorkoutSession.status != ACTIVE,
+        WorkoutSession.id > func.coalesce(checked.scalar_subquery(), 0),
+    )
+
+
 async def open_session(session: AsyncSession, user_id: int) -> WorkoutSession | None:
     """Return the session a new check-in applies to: the newest ended one after the last check-in.
 
     Older sessions are out of reach once a newer one has a check-in, because the prescription
     has moved on from what they were built on.
     """
-    after = await newest_checked_session(session, user_id)
-    query = select(WorkoutSession).where(
-        WorkoutSession.user_id == user_id, WorkoutSession.status != ACTIVE
-    )
-    if after is not None:
-        query = query.where(WorkoutSession.id > after)
     result = await session.execute(
-        query.order_by(WorkoutSession.id.desc()).limit(1).execution_options(populate_existing=True)
-    )
+        select(WorkoutSession).where(_open(user_id)).order_by(WorkoutSession.id.desc()).limit(1)
+        .execution_options(populate_existing=True)
+    )  # fmt: skip
     return result.scalar_one_or_none()
+
+
+async def open_session_id(session: AsyncSession, user_id: int) -> int | None:
+    """Return the id of the session a new check-in applies to (see open_session)."""
+    return await session.scalar(select(func.max(WorkoutSession.id)).where(_open(user_id)))
 
 
 async def side_history(

@@ -128,16 +128,18 @@ async def test_open_session_is_the_newest_ended_one_after_the_last_check_in(
     await register(db)
     async with db.read() as session:
         assert await progress.open_session(session, 1) is None
+        assert await progress.open_session_id(session, 1) is None
     first = await finished_session(db)
     second = await finished_session(db, at=T0 + timedelta(hours=1))
     async with db.read() as session:
         found = await progress.open_session(session, 1)
         assert found is not None and found.id == second
+        assert await progress.open_session_id(session, 1) == second
     await checkin(db, second, "left")
     async with db.read() as session:
         assert await progress.open_session(session, 1) is None  # the first is out of reach
-        newest = await progress.newest_session(session, 1)
-        assert newest is not None and newest.id == second != first
+        assert await progress.open_session_id(session, 1) is None
+        assert await progress.newest_session_id(session, 1) == second != first
         assert await progress.last_trained(session, 1) == T0 + timedelta(hours=1)
 
 
