@@ -409,6 +409,7 @@ TAP_ACTIONS = {
     "u": "undo",
 }
 _TAP = re.compile(r"^ws:([0-9]{1,18}):([0-9]{1,4}):([dfsxgrbu]|n[0-9]{1,3})$")
+_TAP_CODES = {action: code for code, action in TAP_ACTIONS.items()}
 
 
 @dataclass(frozen=True)
@@ -422,12 +423,9 @@ class Tap:
 
     def encode(self) -> str:
         """Return the compact callback data for this tap (at most 64 bytes)."""
-        if self.action == "count":
-            code = f"n{self.count}"
-        else:
-            code = next(k for k, v in TAP_ACTIONS.items() if v == self.action)
+        code = f"n{self.count}" if self.action == "count" else _TAP_CODES[self.action]
         data = f"{TAP_PREFIX}:{self.session_id}:{self.position}:{code}"
-        assert len(data.encode()) <= 64
+        assert len(data) <= 64  # ASCII only: characters are bytes
         return data
 
 
