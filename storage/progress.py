@@ -96,6 +96,8 @@ def _assemble(
     plan_rows: Sequence[RoutinePlan],
 ) -> Prescription:
     """Return a plan from its stored rows; what was never stored comes from the catalogue."""
+    if not target_rows and not plan_rows:  # nothing stored yet: the band's starting plan
+        return prescription_for(catalogue, reached)
     targets = {row.exercise_key: row.target for row in target_rows}
     holds = {row.exercise_key: row.hold for row in target_rows if row.hold is not None}
     plans = {row.routine_key: row for row in plan_rows}

@@ -348,8 +348,20 @@ def fit(catalogue: Catalogue, stored: RoutinePrescription, band: str | None) -> 
 def prescription_for(
     catalogue: Catalogue, band: str | None, stored: Iterable[RoutinePrescription] = ()
 ) -> Prescription:
-    """Return a user's full prescription: stored routines fitted to the catalogue, defaults else."""
+    """Return a user's full prescription: stored routines fitted to the catalogue, defaults else.
+
+    With nothing stored it is the same for everyone on a band, so it is worked out once (a
+    crowded reminder slot of new members asked for it thousands of times).
+    """
     by_key = {rx.routine: rx for rx in stored if rx.routine in catalogue.routines}
+    if not by_key:
+        memo = ("prescription", band)
+        found = catalogue.memo.get(memo)
+        if found is None:
+            found = catalogue.memo[memo] = Prescription(
+                {key: default_routine(catalogue, key, band) for key in catalogue.routines}
+            )
+        return found  # type: ignore[no-any-return]
     return Prescription(
         {
             key: fit(catalogue, by_key[key], band)

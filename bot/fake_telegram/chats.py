@@ -10,7 +10,7 @@ from typing import Any
 
 from .errors import BAD_REQUEST_CHAT_NOT_FOUND, FORBIDDEN_BOT_BLOCKED, FakeApiError
 from .models import ApiCall, CallbackQueryRecord, FakeMessage, StoredFile
-from .wire import Params
+from .wire import Params, json_copy
 
 
 class ChatStore:
@@ -164,7 +164,7 @@ class ChatStore:
         if msg.kind == "text":
             data["text"] = msg.text
             if msg.entities:
-                data["entities"] = copy.deepcopy(msg.entities)
+                data["entities"] = json_copy(msg.entities)
         elif msg.kind == "location" and msg.location:
             data["location"] = {"latitude": msg.location[0], "longitude": msg.location[1]}
         elif msg.kind in ("photo", "document"):
@@ -172,9 +172,9 @@ class ChatStore:
             if msg.text is not None:
                 data["caption"] = msg.text
                 if msg.entities:
-                    data["caption_entities"] = copy.deepcopy(msg.entities)
+                    data["caption_entities"] = json_copy(msg.entities)
         if msg.inline_keyboard:
-            data["reply_markup"] = copy.deepcopy(msg.reply_markup)
+            data["reply_markup"] = json_copy(msg.reply_markup)
         if include_reply and msg.reply_to_message_id is not None:
             target = self._find(msg.chat_id, msg.reply_to_message_id)
             if target is not None and not target.deleted:

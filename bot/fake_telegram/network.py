@@ -58,6 +58,8 @@ class NetworkFaults(FaultInjection):
 
     def take_timeout(self, url: str, headers: Mapping[str, str], body: bytes) -> WireTimeout | None:
         """Consume and return the timeout armed for this raw HTTP request, if any."""
+        if not self._timeouts:  # nothing armed: no need to decode the request again
+            return None
         try:
             parsed = parse_http_request(url, headers, body)
         except ValueError:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -16,7 +15,7 @@ from .flood import FloodLimits
 from .methods import BotApiMethods
 from .models import ApiCall, CallbackQueryRecord, FakeMessage, StoredFile
 from .network import NetworkFaults, WireTimeout
-from .wire import Files, Params, normalise_params, parse_http_request
+from .wire import Files, Params, json_copy, normalise_params, parse_http_request
 
 if TYPE_CHECKING:
     from .user import FakeUser
@@ -371,7 +370,7 @@ class FakeTelegram(NetworkFaults, BotApiMethods):
 
     async def deliver(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         """Assign an update_id and hand the update to on_update, or queue it for getUpdates."""
-        update = {"update_id": self._next_update_id, **copy.deepcopy(dict(payload))}
+        update = {"update_id": self._next_update_id, **json_copy(dict(payload))}
         self._next_update_id += 1
         query = update.get("callback_query")
         if query is not None and str(query["id"]) not in self.callback_queries:
@@ -379,7 +378,7 @@ class FakeTelegram(NetworkFaults, BotApiMethods):
         self.updates.append(update)
         if self.on_update is not None:
             self._notify()
-            await self.on_update(copy.deepcopy(update))
+            await self.on_update(json_copy(update))
         else:
             self._pending.append(update)
             self._notify()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import mimetypes
 from typing import Any
 
@@ -27,7 +26,7 @@ from .errors import (
 from .formatting import render_text, utf16_len
 from .limits import MAX_CALLBACK_DATA_BYTES, MAX_CAPTION_LENGTH, MAX_TEXT_LENGTH
 from .models import FakeMessage, StoredFile
-from .wire import Files, Params, image_size
+from .wire import Files, Params, image_size, json_copy
 
 
 class RequestChecks(ChatStore):
@@ -63,7 +62,7 @@ class RequestChecks(ChatStore):
                 raise FakeApiError(400, BAD_REQUEST_INLINE_EXPECTED)
             if not {"keyboard", "remove_keyboard", "force_reply"} & value.keys():
                 raise FakeApiError(400, BAD_REQUEST_MARKUP_JSON)
-            return copy.deepcopy(value)
+            return json_copy(value)
         rows = value["inline_keyboard"]
         if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
             raise FakeApiError(
@@ -73,7 +72,7 @@ class RequestChecks(ChatStore):
             )
         for button in (button for row in rows for button in row):
             self._check_button(button)
-        return copy.deepcopy(value)
+        return json_copy(value)
 
     @staticmethod
     def _check_button(button: Any) -> None:

@@ -12,6 +12,8 @@ from email.utils import collapse_rfc2231_value
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import orjson
+
 from .errors import BAD_REQUEST_MARKUP_JSON, FakeApiError
 
 Params = dict[str, Any]
@@ -206,3 +208,8 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
             return int(width), int(height)
         i += 2 + int.from_bytes(data[i + 2 : i + 4], "big")
     return None
+
+
+def json_copy(value: Any) -> Any:
+    """Return a deep copy of JSON data (dicts, lists, scalars), far faster than copy.deepcopy."""
+    return orjson.loads(orjson.dumps(value))
