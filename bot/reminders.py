@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.coaching import checkin_texts, morning, reminder_texts
@@ -30,7 +29,7 @@ from bot.delivery.telegram import maybe_delivered, retry_seconds
 from storage import reminders as store
 from storage.blocking import block_chat
 from storage.db import Database
-from storage.models import User, WorkoutSession
+from storage.models import WorkoutSession
 from storage.progress import load_prescriptions
 from storage.sessions import get_session
 
@@ -82,9 +81,12 @@ async def nudge_screens(deps: BotData, claims: Sequence[store.Claim]) -> dict[in
     catalogue = deps.catalogue
     screens: dict[int, Screen] = {}
     async with deps.db.read() as session:
-        nudged = {c.user_id for c in claims if c.kind not in (store.FOLLOWUP, store.MORNING)}
-        users = (await session.scalars(select(User).where(User.id.in_(nudged)))).all()
-        plans = await load_prescriptions(session, users, catalogue)
+        nudged = {
+            (c.user_id, c.plan_band)
+            for c in claims
+            if c.kind not in (store.FOLLOWUP, store.MORNING)
+        }
+        plans = await load_prescriptions(session, list(nudged), catalogue)
         for claim in claims:
             if claim.kind in (store.FOLLOWUP, store.MORNING) and claim.session_id is not None:
                 row = await get_session(session, claim.session_id)

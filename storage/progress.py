@@ -51,17 +51,18 @@ async def load_prescription(
     """
     user = await session.get(User, user_id)
     targets, plans = await _stored(session, [user_id])
-    return _assemble(catalogue, _reached(user, band), targets[user_id], plans[user_id])
+    return _assemble(catalogue, reached_band(user, band), targets[user_id], plans[user_id])
 
 
 async def load_prescriptions(
-    session: AsyncSession, users: Sequence[User], catalogue: Catalogue
+    session: AsyncSession, members: Sequence[tuple[int, str | None]], catalogue: Catalogue
 ) -> dict[int, Prescription]:
-    """Return the plans of several members at once (two queries for all of them)."""
-    targets, plans = await _stored(session, [user.id for user in users])
+    """Return the plans of several members, given as (id, reached_band), at once (two queries
+    for all of them)."""
+    targets, plans = await _stored(session, [user_id for user_id, _band in members])
     return {
-        user.id: _assemble(catalogue, _reached(user, user.band), targets[user.id], plans[user.id])
-        for user in users
+        user_id: _assemble(catalogue, band, targets[user_id], plans[user_id])
+        for user_id, band in members
     }
 
 
@@ -81,7 +82,7 @@ async def _stored(
     return targets, plans
 
 
-def _reached(user: User | None, band: str | None) -> str | None:
+def reached_band(user: User | None, band: str | None) -> str | None:
     """Return the band a plan is on: the plan's own, else `band`, and one the member owns."""
     if user is None:
         return band

@@ -24,6 +24,7 @@ from bot.coaching.schedule import Action, SlotContext
 from bot.coaching.states import SessionStatus, SlotStatus
 from storage.db import run, upsert_insert
 from storage.models import PainCheckin, ReminderSettings, ReminderSlot, User, WorkoutSession
+from storage.progress import reached_band
 
 REMINDER = "reminder"
 SNOOZE = "snooze"
@@ -52,6 +53,7 @@ class Claim:
     timezone: str
     last_routine: str | None = None
     session_id: int | None = None  # the session a follow-up asks about
+    plan_band: str | None = None  # the band the member's plan has reached, one they own
 
 
 async def reschedule(session: AsyncSession, user_id: int, now: datetime) -> datetime | None:
@@ -254,6 +256,7 @@ def _claim(
         goal=user.goal,
         band=user.band,
         timezone=user.timezone,
+        plan_band=reached_band(user, user.band),
     )
 
 
@@ -310,23 +313,30 @@ async def claim_scheduled(
 async def _advance(
     session: AsyncSession, slots: Sequence[Due], actions: Sequence[Action], now: datetime
 ) -> None:
-    """Move each member's next_due_at to their next slot (none for an inactive member)."""
+    """Move each member's next_due_at to their next slot (none for an inactive member).
+
+    One statement for the batch; the settings objects are left as read (never flushed).
+    """
+    moves = []
     for slot, action in zip(slots, actions, strict=True):
         settings = slot.settings
         assert settings is not None
-        settings.next_due_at = (
-            None
-            if action is Action.INACTIVE
-            else schedule.next_due(
-                days_mask=settings.days_mask,
-                at=settings.local_time,
-                zone=slot.user.timezone,
-                after=max(now, slot.due_at),
-                enabled=settings.enabled,
+        due = None
+        if action is not Action.INACTIVE:
+            due = schedule.next_due(
+                days_mask=settings.days_mask, at=settings.local_time, zone=slot.user.timezone,
+                after=max(now, slot.due_at), enabled=settings.enabled,
                 paused_until=settings.paused_until,
-            )
-        )
-    await session.flush()
+            )  # fmt: skip
+        moves.append({"b_user": settings.user_id, "b_due": due})
+    await run(session, _NEXT_DUE, moves)
+
+
+_NEXT_DUE = (
+    update(ReminderSettings)
+    .where(ReminderSettings.user_id == bindparam("b_user"))
+    .values(next_due_at=bindparam("b_due"))
+)
 
 
 async def claim_pending(
