@@ -1,8 +1,11 @@
 """Background work at scale: one crowded reminder slot, and thousands of live countdowns.
 
 Fan-out: N onboarded members whose reminder is due at 07:00 (Monday, UTC); the bot's own
-dispatcher sends them with the lanes at their highest rate (1,000/s, far above what the CPU
-reaches), so the figure is what one process can dispatch. The fake counts every nudge:
+dispatcher sends them with the rate limiter off, so the figure is what one process can
+dispatch. sendMessage is answered at once by the transport (FakeTelegram.instant_sends): the
+figure is this process's own work (the dispatcher, the database, PTB and httpx), not the
+fake's, which a real Telegram does on its own servers. The baseline is a bare send_message loop
+through the same PTB bot and the same instant answers. Every nudge is counted by chat:
 duplicates and misses are reported, not assumed.
 
 Timers: N members mid-rest, every rest ending at the same moment; one pass of the timer engine
@@ -125,13 +128,14 @@ async def fan_out(report: Report, backend: str, folder: Path, members: int) -> N
         for job in bot.app.job_queue.get_jobs_by_name(JOB_NAME):
             job.schedule_removal()
         await members_due(deps.db, members)
+        bot.fake.instant_sends = nudges = Counter()  # Telegram's own work costs us nothing
         clock.set(SEVEN)
         started = time.perf_counter()
         while (await dispatch_due(deps, clock())).claimed:  # a tick takes 10,000 at most
             pass
         took = time.perf_counter() - started
         bot.check()
-        nudges = Counter(int(c.params["chat_id"]) for c in bot.fake.calls_to("sendMessage") if c.ok)
+        nudges = Counter(nudges)  # the sends of the slot alone, before the baseline's
         bare = await bare_sends(bot, min(members, BARE_SENDS))
     duplicates = sum(n - 1 for n in nudges.values() if n > 1)
     missed = members - len(nudges)
@@ -183,7 +187,7 @@ async def in_rest(report: Report, backend: str, folder: Path, members: int) -> N
 
 def benches(quick: bool) -> list[tuple[str, Bench]]:
     """Return this module's benchmarks at the run's size."""
-    crowds = (300,) if quick else (1_000, 10_000)
+    crowds = (300,) if quick else (1_000, 10_000, 100_000)
     rests = (50,) if quick else (1_000, 5_000)
     found: list[tuple[str, Bench]] = []
     for crowd in crowds:

@@ -7,6 +7,7 @@ import datetime as dtm
 import json
 import struct
 import zlib
+from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -839,3 +840,20 @@ async def test_flood_limits_answer_429_past_30_a_second_or_a_burst_in_one_chat()
     assert await send(200) == 200
     assert fake.flood_limits.refused == 2
     assert sum(1 for c in fake.calls_to("sendMessage") if c.status == 429) == 2
+
+
+async def test_instant_sends_are_answered_and_counted_without_the_fakes_own_work(
+    bot: Bot, fake: FakeTelegram
+) -> None:
+    """With instant_sends set, sendMessage gets a minimal answer and is only counted by chat."""
+    fake.instant_sends = Counter()
+    first = await bot.send_message(CHAT, "Time to warm up", reply_markup=keyboard("Start"))
+    again = await bot.send_message(CHAT, "Still there?")
+    other = await bot.send_message(-100123, "A group")
+    assert (first.chat.id, first.message_id, again.message_id) == (CHAT, 1, 2)
+    assert (other.chat.id, other.message_id) == (-100123, 1)
+    assert fake.instant_sends == Counter({CHAT: 2, -100123: 1})
+    assert fake.calls_to("sendMessage") == []  # nothing recorded, nothing validated
+    fake.instant_sends = None
+    await bot.send_message(CHAT, "Recorded again")
+    assert [c.params["text"] for c in fake.calls_to("sendMessage")] == ["Recorded again"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -103,6 +104,9 @@ class FakeTelegram(NetworkFaults, BotApiMethods):
         self.on_update: UpdateCallback | None = None
         # Called (synchronously, keep it quick) after every change; the console redraws from it.
         self.on_change: Callable[[], None] | None = None
+        # When set, sendMessage is answered at once by the transport with a canned message and
+        # only counted here, by chat: a Bot API whose own work costs nothing (benchmarks).
+        self.instant_sends: Counter[int] | None = None
         self.calls: list[ApiCall] = []
         self.updates: list[dict[str, Any]] = []
         self.chats: dict[int, dict[str, Any]] = {}

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import httpx
+import orjson
 from telegram.request import HTTPXRequest
 
 # Re-exported: request decoding lives in wire.py, but callers import it from here too.
@@ -36,6 +39,8 @@ def mock_transport(fake: FakeTelegram) -> httpx.MockTransport:
         if fake.offline:
             raise httpx.ConnectError(OFFLINE, request=request)
         body = await request.aread()
+        if fake.instant_sends is not None and request.url.path.endswith("/sendMessage"):
+            return _instant_send(fake.instant_sends, body)
         url = str(request.url)
         timeout = fake.take_timeout(url, request.headers, body)
         if timeout is not None and not timeout.delivered:
@@ -48,6 +53,19 @@ def mock_transport(fake: FakeTelegram) -> httpx.MockTransport:
         return httpx.Response(status, content=payload, headers={"content-type": "application/json"})
 
     return httpx.MockTransport(handler)
+
+
+_CHAT_ID = re.compile(rb"(?:^|&)chat_id=(-?[0-9]+)")
+
+
+def _instant_send(sends: Counter[int], body: bytes) -> httpx.Response:
+    """Count a sendMessage by chat and answer with a minimal message (see instant_sends)."""
+    found = _CHAT_ID.search(body)
+    chat = int(found[1]) if found else 0
+    sends[chat] += 1
+    message = {"message_id": sends[chat], "date": 0, "chat": {"id": chat, "type": "private"}}
+    return httpx.Response(200, content=orjson.dumps({"ok": True, "result": message}),
+                          headers={"content-type": "application/json"})  # fmt: skip
 
 
 def fake_request(fake: FakeTelegram, **kwargs: Any) -> HTTPXRequest:
