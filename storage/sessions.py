@@ -246,12 +246,29 @@ async def end_session(
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
-async def sets_of(session: AsyncSession, session_id: int) -> list[SessionSet]:
-    """Return a session's logged sets in plan order."""
-    result = await session.execute(
-        select(SessionSet).where(SessionSet.session_id == session_id).order_by(SessionSet.position)
-    )
-    return list(result.scalars())
+class SetRow(NamedTuple):
+    """A logged set as a summary or a check-in reads it."""
+
+    position: int
+    exercise_key: str
+    side: str | None
+    unit: str
+    target: int
+    actual: int
+    outcome: str
+
+
+_SETS = SessionSet.__table__
+_SETS_OF = (
+    select(*(_SETS.c[name] for name in SetRow._fields))
+    .where(_SETS.c.session_id == bindparam("b_session"))
+    .order_by(_SETS.c.position)
+)
+
+
+async def sets_of(session: AsyncSession, session_id: int) -> list[SetRow]:
+    """Return a session's logged sets in plan order (plain rows: no ORM objects to build)."""
+    return [SetRow(*row) for row in await run(session, _SETS_OF, {"b_session": session_id})]
 
 
 class DueTimer(NamedTuple):

@@ -16,7 +16,6 @@ from bot.coaching.catalogue import load_catalogue
 from bot.context import BandCoachApp
 from bot.fake_telegram import FakeTelegram, FakeUser
 from bot.warmup_timers import fire_due_timers
-from storage import sessions as store
 from storage.db import Database
 from storage.models import (
     ExerciseTarget,
@@ -143,9 +142,14 @@ async def current(db: Database, user_id: int) -> WorkoutSession:
 
 
 async def logged(db: Database, session_id: int) -> list[SessionSet]:
-    """Return the sets logged for a session."""
+    """Return the rows of the sets logged for a session, in plan order."""
     async with db.read() as session:
-        return await store.sets_of(session, session_id)
+        result = await session.scalars(
+            select(SessionSet)
+            .where(SessionSet.session_id == session_id)
+            .order_by(SessionSet.position)
+        )
+        return list(result)
 
 
 async def tick(app: BandCoachApp, clock: ManualClock, seconds: float) -> None:
