@@ -200,6 +200,8 @@ async def advance_timers(deps: BotData, now: datetime) -> TimerRun:
 
     There is no cap per tick: with thousands of live countdowns a capped pass would leave
     rests late, and past the stale cutoff they would be skipped as if the bot had been down.
+    A page that cannot be claimed (the database is away) ends the pass with that failure, and
+    the screens of the pages already committed are still returned, to be pushed at once.
     """
     last, count = 0, 0  # the id the next page starts after; timers claimed
     shown: list[LiveRef] = []
@@ -207,7 +209,11 @@ async def advance_timers(deps: BotData, now: datetime) -> TimerRun:
     async with deps.timer_lock:
         await _sweep_idle(deps, now)
         while True:
-            ids, page, failed = await _advance_page(deps, now, last)
+            try:
+                ids, page, failed = await _advance_page(deps, now, last)
+            except Exception as exc:  # no page could be claimed: keep what earlier pages wrote
+                failures.append(exc)
+                break
             count, shown, failures = count + len(ids), shown + list(page), failures + failed
             if len(ids) < TIMER_PAGE:
                 break

@@ -312,7 +312,9 @@ async def claim_due_timers(
 
     On PostgreSQL rows another process is advancing are skipped, not waited for; on SQLite the
     write transaction already excludes every other writer. Either way the rows cannot change
-    before this transaction ends, so their moves need no per-row check.
+    before this transaction ends, so their moves need no per-row check. (That rests on FOR
+    UPDATE under READ COMMITTED, PostgreSQL's default, which returns each row as it is once
+    locked; asyncpg reports no per-row count for move_timers to check.)
     """
     result = await run(session, _DUE_TIMERS, {"b_now": now, "b_after": after, "b_limit": limit})
     return [DueTimer(*row) for row in result]
