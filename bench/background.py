@@ -10,12 +10,14 @@ duplicates and misses are reported, not assumed.
 
 Timers: N members mid-rest, every rest ending at the same moment; one pass of the timer engine
 must move each to its next step. Lateness is how long after the due moment the last member's
-screen was written, and the pass must leave no timer behind (none skipped as stale).
+screen was written (the median of three fresh runs), and the pass must leave no timer behind
+(none skipped as stale).
 """
 
 from __future__ import annotations
 
 import asyncio
+import statistics
 import time
 from collections import Counter
 from datetime import datetime, timedelta
@@ -128,7 +130,8 @@ async def fan_out(report: Report, backend: str, folder: Path, members: int) -> N
         for job in bot.app.job_queue.get_jobs_by_name(JOB_NAME):
             job.schedule_removal()
         await members_due(deps.db, members)
-        bot.fake.instant_sends = nudges = Counter()  # Telegram's own work costs us nothing
+        nudges: Counter[int] = Counter()
+        bot.fake.instant_sends = nudges  # Telegram's own work costs us nothing
         clock.set(SEVEN)
         started = time.perf_counter()
         while (await dispatch_due(deps, clock())).claimed:  # a tick takes 10,000 at most
@@ -155,8 +158,9 @@ async def fan_out(report: Report, backend: str, folder: Path, members: int) -> N
     )
 
 
-async def in_rest(report: Report, backend: str, folder: Path, members: int) -> None:
-    """`members` rests end at once: the cost of the pass and the lateness of the last screen."""
+async def rest_pass(backend: str, folder: Path, members: int) -> tuple[float, int, bool]:
+    """`members` rests end at once: return the pass's seconds, the timers it advanced and
+    whether any due timer was left behind."""
     clock = ManualClock(START)
     async with running_bot(database_url(backend, folder), clock=clock) as bot:
         deps = bot.app.bot_data
@@ -176,12 +180,20 @@ async def in_rest(report: Report, backend: str, folder: Path, members: int) -> N
                 select(WorkoutSession.id).where(WorkoutSession.timer_due_at <= clock()).limit(1)
             )
         bot.check()
+    return pass_seconds, run.due, left is not None
+
+
+async def in_rest(report: Report, backend: str, folder: Path, members: int) -> None:
+    """The timer pass over `members` rests that end at once, median of three fresh runs."""
+    runs = [await rest_pass(backend, folder, members) for _ in range(3)]
     size = f"{members:,} timers"
     report.add(
-        Figure(size, backend, "one pass (lateness of the last)", pass_seconds, "s",
+        Figure(size, backend, "one pass (lateness of the last)",
+               statistics.median(seconds for seconds, _, _ in runs), "s",
                target="≤ 1 s at 5,000"),
-        Figure(size, backend, "timers advanced", run.due, "", target=f"{members}"),
-        Figure(size, backend, "left behind", 0 if left is None else 1, "", target="0"),
+        Figure(size, backend, "timers advanced", min(due for _, due, _ in runs), "",
+               target=f"{members}"),
+        Figure(size, backend, "left behind", sum(left for _, _, left in runs), "", target="0"),
     )  # fmt: skip
 
 

@@ -185,10 +185,16 @@ async def _take_message(
     )
     others = list(result.scalars())
     if keyed is None and others:  # the message now shows this key's screens
-        await session.execute(update(_TABLE).where(_TABLE.c.id == others[0]).values(key=key))
+        await session.execute(
+            update(LiveMessage).where(LiveMessage.id == others[0]).values(key=key)
+            .execution_options(synchronize_session=False)
+        )  # fmt: skip
         others = others[1:]
     if others:  # the message is overwritten by this key's screen from now on
-        await session.execute(delete(_TABLE).where(_TABLE.c.id.in_(others)))
+        await session.execute(
+            delete(LiveMessage).where(LiveMessage.id.in_(others))
+            .execution_options(synchronize_session=False)
+        )  # fmt: skip
     return await _locked(session, chat_id, key) if keyed is None else keyed
 
 
