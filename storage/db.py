@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -24,6 +25,13 @@ from sqlalchemy.sql import Executable
 from storage.sqlite_inline import inline_creator
 
 SQLITE_BUSY_TIMEOUT = 10.0  # seconds
+# Wall-clock seconds a deferred write waits on SQLite for a write transaction to ride along
+# with before it is written in one of its own.
+DEFER_AT_MOST = 0.2
+DEFERRED_LIMIT = 10_000  # queued deferred writes kept through an outage; older ones are dropped
+
+DeferredWrite = Callable[[AsyncSession], Awaitable[object]]
+logger = logging.getLogger(__name__)
 IDLE_PING_AFTER = 1.0  # seconds a PostgreSQL connection may sit in the pool unchecked
 _WRITE_OPTION = "bandcoach_write"
 
@@ -59,6 +67,9 @@ class Database:
         self._writer = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self._queue: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
         self._writing: asyncio.Task[object] | None = None
+        self._deferred: list[DeferredWrite] = []
+        self._flush: asyncio.TimerHandle | None = None
+        self._flushing: set[asyncio.Task[None]] = set()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -82,11 +93,80 @@ class Database:
             return
         async with self._write_queue():
             self._writing = task
+            taken: list[DeferredWrite] = []
             try:
                 async with self._writer() as session, session.begin():
+                    taken = await self._run_deferred(session)
                     yield session
+            except BaseException:
+                self._deferred[:0] = taken  # not committed: they wait for the next write
+                raise
             finally:
                 self._writing = None
+
+    def defer(self, write: DeferredWrite) -> None:
+        """Queue a small write that may be late or repeated (a confirmed edit), to save a
+        transaction of its own.
+
+        On SQLite it rides at the start of this process's next write transaction, or is
+        written alone DEFER_AT_MOST seconds later. On PostgreSQL it is written at once in the
+        background, with whatever else was queued meanwhile, never inside a member's
+        transaction (where its row lock could meet that member's and deadlock).
+        """
+        self._deferred.append(write)
+        del self._deferred[:-DEFERRED_LIMIT]
+        if self._flush is None:
+            delay = DEFER_AT_MOST if self.is_sqlite else 0.0
+            self._flush = asyncio.get_running_loop().call_later(delay, self._start_flush)
+
+    def _start_flush(self) -> None:
+        """Write the queued deferred writes in a background task."""
+        self._flush = None
+        if self._deferred:
+            task = asyncio.get_running_loop().create_task(self._flush_quietly())
+            self._flushing.add(task)
+            task.add_done_callback(self._flushing.discard)
+
+    async def _flush_quietly(self) -> None:
+        """Flush, keeping the writes queued if the database is away (nothing to report)."""
+        try:
+            await self.flush_deferred()
+        except Exception as exc:  # they are retried with the next write or flush
+            logger.debug("Deferred writes wait for the database: %s", exc)
+
+    async def flush_deferred(self) -> None:
+        """Write every queued deferred write now, in one transaction."""
+        running = [t for t in self._flushing if t is not asyncio.current_task()]
+        await asyncio.gather(*running, return_exceptions=True)
+        if not self._deferred:
+            return
+        if self.is_sqlite:
+            async with self.write():  # write() runs them first
+                return
+        taken, self._deferred = self._deferred, []
+        try:
+            async with self._writer() as session, session.begin():
+                await self._run_all(session, taken)
+        except BaseException:
+            self._deferred[:0] = taken
+            raise
+
+    async def _run_deferred(self, session: AsyncSession) -> list[DeferredWrite]:
+        """Run the queued deferred writes in `session` (SQLite) and return them."""
+        taken, self._deferred = self._deferred, []
+        if taken:
+            await self._run_all(session, taken)
+        return taken
+
+    @staticmethod
+    async def _run_all(session: AsyncSession, writes: Sequence[DeferredWrite]) -> None:
+        """Run deferred writes; one that fails is dropped (a later retry repairs what it did)
+        and does not fail the transaction it rode with."""
+        for write in writes:
+            try:
+                await write(session)
+            except Exception as exc:  # SQLite undoes just that statement
+                logger.warning("A deferred write failed and was dropped: %r", exc)
 
     def _write_queue(self) -> asyncio.Lock:
         """Return this event loop's write lock (a Database may outlive a loop, e.g. migrations)."""
@@ -96,7 +176,10 @@ class Database:
         return self._queue[1]
 
     async def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection (call Delivery.close first: it flushes deferred writes)."""
+        if self._flush is not None:
+            self._flush.cancel()
+            self._flush = None
         await self.engine.dispose()
 
 

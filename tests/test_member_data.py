@@ -381,6 +381,7 @@ async def test_deletedata_deletes_every_row_about_the_member_and_nothing_of_anyo
     await start(user, "upper")  # a session left running, its live message on screen
     running = user.last_message()
     assert t.DONE_LABEL in running.buttons[0]
+    await app.bot_data.delivery.settle()  # every edit recorded (Database.defer): rows hold still
 
     mine = await rows_of(app_db, [user.user_id])
     assert [table for table, rows in mine.items() if not rows] == []

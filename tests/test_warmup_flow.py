@@ -792,8 +792,13 @@ async def test_timers_missed_during_downtime_jump_to_the_step_without_a_burst(
             new.bot_data, clock()
         )  # (the new app's own job may have got there first)
         assert await fire_due_timers(new.bot_data, clock()) == 0
-        # One edit straight to the step, no replay of the missed countdown.
-        assert len(fake.calls_to("editMessageText")) == edits_before + 1
+        # One edit straight to the step, no replay of the missed countdown. The old process
+        # stopped before recording its last edit (Database.defer), so the new one may send that
+        # rest screen once more, which Telegram refuses as unchanged: the member sees nothing.
+        calls = fake.calls_to("editMessageText")[edits_before:]
+        assert len([c for c in calls if c.ok]) == 1
+        assert all(c.params["text"] == rest.text for c in calls if not c.ok)
+        assert len(calls) <= 2
         latest = user.last_message()
         assert latest.message_id == rest.message_id and "Pull-aparts" in latest.text
     row = await current(app_db, user.user_id)

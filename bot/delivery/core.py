@@ -174,16 +174,21 @@ class Delivery:
             self._converging = self._spawn(self._converge_and_report())
 
     async def settle(self) -> None:
-        """Wait until every background push and converge has finished."""
+        """Wait until every background push and converge has finished and is recorded."""
         while self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
+        await self.db.flush_deferred()
 
     async def close(self) -> None:
-        """Stop background pushes and the lanes (at shutdown)."""
+        """Stop background pushes and the lanes, and record what was shown (at shutdown)."""
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
         await self.limiter.close()
+        try:
+            await self.db.flush_deferred()
+        except Exception as exc:  # unrecorded edits are pushed again, harmlessly, at start-up
+            logger.warning("Could not record the last confirmed edits: %r", exc)
 
     # ------------------------------------------------------------ helpers
 

@@ -52,6 +52,8 @@ class Pusher:
         self._locks: dict[int, asyncio.Lock] = {}
         self._known: dict[int, live.Pending] = {}  # rows just written, newest version each
         self._versions: OrderedDict[int, int] = OrderedDict()  # newest version seen per row
+        # Newest version edited in per row, shown by Telegram but perhaps not recorded yet.
+        self._shown: OrderedDict[int, int] = OrderedDict()
         self._users: dict[int, int] = {}
         self._dirty: set[int] = set()
 
@@ -82,6 +84,8 @@ class Pusher:
                         async with self.db.read() as session:
                             rows = await live.pending(session, [row_id])
                         row = rows[0] if rows else None
+                        if row is not None and row.version <= self._shown.get(row_id, 0):
+                            break  # shown already; its record is on the way (Database.defer)
                     if row is None or not await self._push(row):
                         break
         finally:
@@ -117,6 +121,17 @@ class Pusher:
         """Store the outcome of a push; True when the message is gone and a new one is due."""
         now = self.clock()
         gone = False
+        if result.kind is Kind.SHOWN and row.message_id is not None:
+            # An edit: repeating one is harmless, so its record waits to ride along with the
+            # next write (a transaction per tap saved). A new message's id is stored at once.
+            confirmed = (row.id, row.version, result.message_id or row.message_id, now)
+            self.db.defer(lambda session: live.confirm(session, *confirmed))
+            if row.version > self._shown.get(row.id, 0):
+                self._shown[row.id] = row.version
+                self._shown.move_to_end(row.id)
+                if len(self._shown) > KEEP_VERSIONS:
+                    self._shown.popitem(last=False)
+            return False
         async with self.db.write() as session:
             if result.kind is Kind.SHOWN:
                 assert result.message_id is not None
