@@ -27,7 +27,6 @@ from bot.coaching.session import (
     UNDO_SET,
     UNDO_WINDOW,
     WORK,
-    LoggedSet,
     Plan,
     PlanStep,
     Tap,
@@ -107,10 +106,7 @@ async def end_screen(
     session: AsyncSession, row: WorkoutSession, now: datetime, *, finished: bool
 ) -> Screen:
     """Return the summary of a session that just ended, with the first check-in question."""
-    sets = [
-        LoggedSet(s.position, s.exercise_key, s.side, s.unit, s.target, s.actual, s.outcome)
-        for s in await store.sets_of(session, row.id)
-    ]
+    sets = await store.sets_of(session, row.id)
     return summary_screen(state_of(row), sets, row.started_at, now, finished=finished)
 
 

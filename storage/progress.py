@@ -212,13 +212,6 @@ async def newest_session_id(session: AsyncSession, user_id: int) -> int | None:
     )
 
 
-async def newest_checked_session(session: AsyncSession, user_id: int) -> int | None:
-    """Return the id of the newest session the user checked in on."""
-    return await session.scalar(
-        select(func.max(PainCheckin.session_id)).where(PainCheckin.user_id == user_id)
-    )
-
-
 def _open(user_id: int) -> ColumnElement[bool]:
     """Return the condition on sessions a new check-in may apply to: ended, and newer than the
     last one checked in on."""

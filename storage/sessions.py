@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Update, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.coaching.session import LoggedSet
 from bot.coaching.states import Awaited, Awaiting, Phase, SessionStatus
 from storage.db import run
 from storage.models import SessionSet, User, WorkoutSession
@@ -136,16 +137,37 @@ async def move(
     With `expected_due` the move only happens if that timer is still the one pending, which is
     how a due timer is claimed by exactly one process.
     """
-    params: dict[str, Any] = {
+    params = _move_params(
+        session_id, position=position, phase=phase, now=now, new_position=new_position,
+        new_phase=new_phase, timer_due_at=timer_due_at, expected_due=expected_due,
+        status=status, logged_at=logged_at,
+    )  # fmt: skip
+    statement = _move(expected_due is not None, status is not None, logged_at is not None)
+    result = await run(session, statement, params)
+    return result.rowcount == 1  # type: ignore[no-any-return]
+
+
+def _move_params(
+    session_id: int,
+    *,
+    position: int,
+    phase: str,
+    now: datetime,
+    new_position: int | None = None,
+    new_phase: str | None = None,
+    timer_due_at: datetime | None = None,
+    expected_due: datetime | None = None,
+    status: str | None = None,
+    logged_at: datetime | None = None,
+) -> dict[str, Any]:
+    """Return the bind parameters of a `move` (see there)."""
+    return {
         "b_id": session_id, "b_active": ACTIVE, "b_position": position, "b_phase": phase,
         "b_due": expected_due, "b_new_position": position if new_position is None else new_position,
         "b_new_phase": phase if new_phase is None else new_phase,
         "b_timer": None if status is not None else timer_due_at, "b_now": now,
         "b_status": status, "b_logged": logged_at,
     }  # fmt: skip
-    statement = _move(expected_due is not None, status is not None, logged_at is not None)
-    result = await run(session, statement, params)
-    return result.rowcount == 1  # type: ignore[no-any-return]
 
 
 @cache
@@ -246,29 +268,20 @@ async def end_session(
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
-class SetRow(NamedTuple):
-    """A logged set as a summary or a check-in reads it."""
-
-    position: int
-    exercise_key: str
-    side: str | None
-    unit: str
-    target: int
-    actual: int
-    outcome: str
-
-
 _SETS = SessionSet.__table__
 _SETS_OF = (
-    select(*(_SETS.c[name] for name in SetRow._fields))
+    select(
+        _SETS.c.position, _SETS.c.exercise_key, _SETS.c.side, _SETS.c.unit, _SETS.c.target,
+        _SETS.c.actual, _SETS.c.outcome,
+    )
     .where(_SETS.c.session_id == bindparam("b_session"))
     .order_by(_SETS.c.position)
-)
+)  # fmt: skip
 
 
-async def sets_of(session: AsyncSession, session_id: int) -> list[SetRow]:
+async def sets_of(session: AsyncSession, session_id: int) -> list[LoggedSet]:
     """Return a session's logged sets in plan order (plain rows: no ORM objects to build)."""
-    return [SetRow(*row) for row in await run(session, _SETS_OF, {"b_session": session_id})]
+    return [LoggedSet(*row) for row in await run(session, _SETS_OF, {"b_session": session_id})]
 
 
 class DueTimer(NamedTuple):
@@ -325,9 +338,9 @@ async def move_timers(session: AsyncSession, moves: Sequence[TimerMove], now: da
     if not moves:
         return
     params = [
-        {"b_id": m.session_id, "b_active": ACTIVE, "b_position": m.position, "b_phase": m.phase,
-         "b_due": m.expected_due, "b_new_position": m.position, "b_new_phase": m.new_phase,
-         "b_timer": m.timer_due_at, "b_now": now}
+        _move_params(m.session_id, position=m.position, phase=m.phase, now=now,
+                     new_phase=m.new_phase, timer_due_at=m.timer_due_at,
+                     expected_due=m.expected_due)
         for m in moves
     ]  # fmt: skip
     result = await run(session, _move(True, False, False), params)
