@@ -175,13 +175,13 @@ async def save_answer(
             base=base.to_json(), raised=progression.raised, now=now,
         )  # fmt: skip
         settings = await session.get(ReminderSettings, user_id)
-        on = settings is not None and settings.enabled
+        reminders = settings if settings is not None and settings.enabled else None
         morning = None
         if needs_check(answer.pain, progression.raised):
-            at = settings.local_time if settings is not None and on else None
+            at = reminders.local_time if reminders is not None else None
             morning = await reminder_store.schedule_morning(session, user, target.session, now, at)
         await repo.set_awaiting(session, user_id, Awaited(Awaiting.NOTE, session_id).encode())
-        reminder = settings.next_due_at if settings is not None and on else None
+        reminder = reminders.next_due_at if reminders is not None else None
         # A stored answer without a side is one left half-way, not a previous answer.
         again = target.checkin is not None and target.checkin.weaker_side is not None
         saved = Saved(target.status, progression, reminder, user.timezone, again, morning=morning)

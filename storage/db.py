@@ -25,15 +25,15 @@ from sqlalchemy.sql import Executable
 from storage.sqlite_inline import inline_creator
 
 SQLITE_BUSY_TIMEOUT = 10.0  # seconds
+IDLE_PING_AFTER = 1.0  # seconds a PostgreSQL connection may sit in the pool unchecked
 # Wall-clock seconds a deferred write waits on SQLite for a write transaction to ride along
 # with before it is written in one of its own.
 DEFER_AT_MOST = 0.2
 DEFERRED_LIMIT = 10_000  # queued deferred writes kept through an outage; older ones are dropped
+_WRITE_OPTION = "bandcoach_write"
 
 DeferredWrite = Callable[[AsyncSession], Awaitable[object]]
 logger = logging.getLogger(__name__)
-IDLE_PING_AFTER = 1.0  # seconds a PostgreSQL connection may sit in the pool unchecked
-_WRITE_OPTION = "bandcoach_write"
 
 
 def to_json(value: Any) -> str:

@@ -64,12 +64,8 @@ class Pusher:
         row of a message is pushed, never one older than a version this process already had.
         """
         row_id = ref.id
-        if isinstance(ref, live.Pending) and ref.version > self._versions.get(row_id, 0):
-            self._versions[row_id] = ref.version  # a late, older row is read back instead
-            self._versions.move_to_end(row_id)
-            if len(self._versions) > KEEP_VERSIONS:
-                self._versions.popitem(last=False)
-            self._known[row_id] = ref
+        if isinstance(ref, live.Pending) and _remember(self._versions, row_id, ref.version):
+            self._known[row_id] = ref  # a late, older row is read back instead
         self._dirty.add(row_id)
         lock = self._locks.setdefault(row_id, asyncio.Lock())
         self._users[row_id] = self._users.get(row_id, 0) + 1
@@ -124,13 +120,9 @@ class Pusher:
         if result.kind is Kind.SHOWN and row.message_id is not None:
             # An edit: repeating one is harmless, so its record waits to ride along with the
             # next write (a transaction per tap saved). A new message's id is stored at once.
-            confirmed = (row.id, row.version, result.message_id or row.message_id, now)
+            confirmed = (row.id, row.version, row.message_id, now)
             self.db.defer(lambda session: live.confirm(session, *confirmed))
-            if row.version > self._shown.get(row.id, 0):
-                self._shown[row.id] = row.version
-                self._shown.move_to_end(row.id)
-                if len(self._shown) > KEEP_VERSIONS:
-                    self._shown.popitem(last=False)
+            _remember(self._shown, row.id, row.version)
             return False
         async with self.db.write() as session:
             if result.kind is Kind.SHOWN:
@@ -167,3 +159,14 @@ class Pusher:
         """Run one change in a write transaction."""
         async with self.db.write() as session:
             await change(session)
+
+
+def _remember(newest: OrderedDict[int, int], row_id: int, version: int) -> bool:
+    """Keep `version` as a row's newest in a bounded map; False if it already had a newer one."""
+    if version <= newest.get(row_id, 0):
+        return False
+    newest[row_id] = version
+    newest.move_to_end(row_id)
+    if len(newest) > KEEP_VERSIONS:
+        newest.popitem(last=False)
+    return True
