@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.coaching import coach as c
@@ -44,16 +43,6 @@ async def stats(deps: BotData, user_id: int) -> Reply:
     return Reply.text(c.stats_text(figures))
 
 
-async def _coaches(session: AsyncSession, admin_ids: Sequence[int]) -> list[User]:
-    """Return the admins who turned pain alerts on and have not blocked the bot."""
-    if not admin_ids:
-        return []
-    result = await session.scalars(
-        select(User).where(User.id.in_(admin_ids), User.pain_alerts, User.is_active)
-    )
-    return list(result.all())
-
-
 async def alert(
     session: AsyncSession,
     admin_ids: Sequence[int],
@@ -68,7 +57,7 @@ async def alert(
     key (kind and session) makes a second write of the same alert a no-op, in any process.
     """
     refs: list[LiveRef] = []
-    for coach in await _coaches(session, admin_ids):
+    for coach in await repo.alert_coaches(session, admin_ids):
         ref = await live.put(
             session, user_id=coach.id, chat_id=coach.chat_id, key=c.alert_key(kind, session_id),
             screen=Screen(text).to_json(), lane=Lane.TIMER, now=now, once=True,

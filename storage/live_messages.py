@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, delete, or_, select, tuple_, update
+from sqlalchemy import and_, bindparam, case, delete, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 
@@ -238,6 +238,12 @@ async def pending(session: AsyncSession, ids: Sequence[int]) -> list[Pending]:
         .execution_options(populate_existing=True)
     )
     return [_pending(row) for row in result.scalars()]
+
+
+async def backlog(session: AsyncSession) -> int:
+    """Return how many live messages wait for Telegram to confirm their screen."""
+    pending = select(func.count()).where(LiveMessage.due_at.is_not(None))
+    return int(await session.scalar(pending) or 0)
 
 
 async def due_ids(session: AsyncSession, now: datetime, limit: int) -> list[int]:

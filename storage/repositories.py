@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, time
 from typing import Any
 
@@ -112,6 +113,16 @@ async def set_pain_alerts(session: AsyncSession, user_id: int, on: bool) -> bool
     """Turn a coach's pain alerts on or off; False if there is no such user."""
     result = await session.execute(update(User).where(User.id == user_id).values(pain_alerts=on))
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def alert_coaches(session: AsyncSession, admin_ids: Sequence[int]) -> list[User]:
+    """Return the admins among `admin_ids` who turned pain alerts on and still reach the bot."""
+    if not admin_ids:
+        return []
+    result = await session.scalars(
+        select(User).where(User.id.in_(admin_ids), User.pain_alerts, User.is_active)
+    )
+    return list(result.all())
 
 
 async def restart_onboarding(session: AsyncSession, user_id: int, first_step: str) -> None:
