@@ -36,6 +36,23 @@ DeferredWrite = Callable[[AsyncSession], Awaitable[object]]
 logger = logging.getLogger(__name__)
 
 
+# Distinct JSON texts kept decoded by frozen_json: a timer pass over thousands of sessions that
+# share a few plans decodes each plan once.
+FROZEN_TEXTS = 256
+_FROZEN: dict[str, Any] = {}
+
+
+def frozen_json(text: str) -> Any:
+    """Return a JSON text's value, decoded once per distinct text; for values that are never
+    changed in place, such as a session's plan, fixed once it starts."""
+    found = _FROZEN.get(text)
+    if found is None:
+        if len(_FROZEN) >= FROZEN_TEXTS:
+            _FROZEN.clear()
+        found = _FROZEN[text] = orjson.loads(text)
+    return found
+
+
 def to_json(value: Any) -> str:
     """Return a JSON column's text; orjson turns plans and screens into text several times
     faster than the standard library, and a timer pass or a tap reads and writes many."""

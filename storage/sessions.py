@@ -13,12 +13,12 @@ from datetime import datetime
 from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Update, bindparam, delete, insert, select, update
+from sqlalchemy import Text, Update, bindparam, cast, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.coaching.session import LoggedSet
 from bot.coaching.states import Awaited, Awaiting, Phase, SessionStatus
-from storage.db import run
+from storage.db import frozen_json, run
 from storage.models import SessionSet, User, WorkoutSession
 
 ACTIVE = SessionStatus.ACTIVE
@@ -290,7 +290,7 @@ class DueTimer(NamedTuple):
     id: int
     user_id: int
     chat_id: int
-    plan: dict[str, Any]
+    plan: dict[str, Any]  # shared by sessions with the same plan: never changed in place
     position: int
     phase: str
     timer_due_at: datetime | None  # always set when claimed; None once moved to a step
@@ -298,12 +298,11 @@ class DueTimer(NamedTuple):
 
 
 _TIMERS = WorkoutSession.__table__
-_DUE_TIMERS = (
-    select(
-        _TIMERS.c.id, _TIMERS.c.user_id, User.chat_id, _TIMERS.c.plan, _TIMERS.c.position,
-        _TIMERS.c.phase, _TIMERS.c.timer_due_at, _TIMERS.c.last_logged_at,
-    )
-    .join(User, User.id == _TIMERS.c.user_id)
+# The due ids are locked and paged first, narrow, then their rows are read: sorting the wide
+# rows (plans of several KB) of every due session costs PostgreSQL a sort on disk whenever
+# its planner has no statistics yet, as right after a burst of new sessions.
+_DUE_IDS = (
+    select(_TIMERS.c.id)
     .where(
         _TIMERS.c.timer_due_at <= bindparam("b_now"),
         _TIMERS.c.status == ACTIVE,
@@ -311,7 +310,17 @@ _DUE_TIMERS = (
     )
     .order_by(_TIMERS.c.id)
     .limit(bindparam("b_limit"))
-    .with_for_update(of=_TIMERS, skip_locked=True)
+    .with_for_update(skip_locked=True)
+)
+_DUE_TIMERS = (
+    select(
+        _TIMERS.c.id, _TIMERS.c.user_id, User.chat_id, cast(_TIMERS.c.plan, Text),
+        _TIMERS.c.position, _TIMERS.c.phase, _TIMERS.c.timer_due_at, _TIMERS.c.last_logged_at,
+    )
+    .join(User, User.id == _TIMERS.c.user_id)
+    .where(_TIMERS.c.id.in_(_DUE_IDS.scalar_subquery()))
+    .order_by(_TIMERS.c.id)
+    .with_for_update(of=_TIMERS)  # already ours: this reads each row as it is, once locked
 )  # fmt: skip
 
 
@@ -330,7 +339,8 @@ async def claim_due_timers(
     locked; asyncpg reports no per-row count for move_timers to check.)
     """
     result = await run(session, _DUE_TIMERS, {"b_now": now, "b_after": after, "b_limit": limit})
-    return [DueTimer(*row) for row in result]
+    return [DueTimer(sid, user, chat, frozen_json(plan), *rest)
+            for sid, user, chat, plan, *rest in result]  # fmt: skip
 
 
 async def move_timers(session: AsyncSession, moves: Sequence[TimerMove], now: datetime) -> None:

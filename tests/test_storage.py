@@ -14,7 +14,7 @@ from sqlalchemy import event, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from storage import repositories as repo
-from storage.db import Database
+from storage.db import Database, frozen_json
 from storage.migrate import upgrade
 from storage.models import PainCheckin, ReminderSlot, SessionSet, User, WorkoutSession
 from tests.conftest import make_user
@@ -106,6 +106,16 @@ async def test_concurrent_writers_do_not_hit_database_locked(db: Database) -> No
     async with db.read() as session:
         user = await repo.get_user(session, 1)
     assert user is not None and user.first_name.startswith("n")
+
+
+def test_frozen_json_decodes_each_distinct_text_once() -> None:
+    text = '{"steps": [{"reps": 10}]}'
+    same = "".join(['{"steps": ', '[{"reps": 10}]}'])  # equal text, another string object
+    assert same is not text
+    first = frozen_json(text)
+    assert first == {"steps": [{"reps": 10}]}
+    assert frozen_json(same) is first
+    assert frozen_json('{"steps": [{"reps": 12}]}') == {"steps": [{"reps": 12}]}
 
 
 async def test_datetimes_come_back_aware_utc(db: Database) -> None:
