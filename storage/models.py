@@ -19,6 +19,7 @@ from sqlalchemy import (
     Time,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -41,6 +42,7 @@ SIGNUP_KEY_BITS = 40
 # Ids that buttons carry are never reused on SQLite either, so a button from before a member
 # deleted their data cannot reach a row made after (PostgreSQL sequences never reuse ids).
 NO_REUSE = {"sqlite_autoincrement": True}
+_PENDING = text("status = 'pending'")  # reminder_slots' pending one-offs
 
 
 class Base(DeclarativeBase):
@@ -251,7 +253,13 @@ class ReminderSlot(Base):
 
     __table_args__ = (
         UniqueConstraint("user_id", "kind", "due_at"),
-        Index("ix_reminder_slots_status_due", "status", "due_at"),
+        # Pending one-offs only: an index over every status misleads the planner (see 0009).
+        Index(
+            "ix_reminder_slots_pending_due",
+            "due_at",
+            postgresql_where=_PENDING,
+            sqlite_where=_PENDING,
+        ),
         NO_REUSE,
     )
 
