@@ -447,7 +447,12 @@ async def test_a_broadcast_cut_short_by_a_stop_hands_its_unsent_nudges_back(
     assert 0 < first.sent < len(crowd)
     async with app_db.read() as session:
         statuses = Counter(
-            await session.scalars(select(ReminderSlot.status).where(ReminderSlot.user_id >= 700))
+            await session.scalars(
+                select(ReminderSlot.status).where(
+                    ReminderSlot.user_id >= 700,
+                    ReminderSlot.due_at == at,  # not last week's
+                )
+            )
         )
     assert statuses == {"sent": first.sent, "pending": len(crowd) - first.sent}
     app.bot_data.stopping = False  # the next start
