@@ -182,10 +182,8 @@ async def test_the_health_check_fails_while_the_database_is_away_and_recovers(
 
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 async def test_two_instances_behave_like_one(tmp_path: Path, database_url: str) -> None:
-    await database_of_members(
-        database_url, MEMBERS_DUE, first_id=FIRST_DUE,
-        due_at=datetime.now(UTC) - timedelta(minutes=1),
-    )  # fmt: skip
+    due_at = datetime.now(UTC) - timedelta(minutes=1)
+    await database_of_members(database_url, MEMBERS_DUE, first_id=FIRST_DUE, due_at=due_at)
     fake = FakeTelegram(token=FAKE_TOKEN)
     async with FakeBotApiServer(fake) as server:
         bots = [
@@ -230,7 +228,10 @@ async def test_two_instances_behave_like_one(tmp_path: Path, database_url: str) 
                 )
             ).all()
             slots = await session.scalar(
-                select(func.count()).where(ReminderSlot.user_id >= FIRST_DUE)
+                select(func.count()).where(
+                    ReminderSlot.user_id >= FIRST_DUE,
+                    ReminderSlot.due_at >= due_at,  # today's
+                )
             )
     finally:
         await db.dispose()
