@@ -90,8 +90,8 @@ async def bare_bot(updates: int) -> list[float]:
     app = (
         ApplicationBuilder()
         .token(FAKE_TOKEN)
-        .request(fake_request(fake))
-        .get_updates_request(fake_request(fake))
+        .request(fake_request(fake, stock=True))
+        .get_updates_request(fake_request(fake, stock=True))
         .build()
     )
     app.add_handler(CommandHandler("start", reply))

@@ -22,6 +22,7 @@ from bot.coaching.screen import Screen
 from bot.config import ConfigError, Settings
 from bot.context import BandCoachApp, BandCoachContext, BotData
 from bot.delivery import Delivery, Lane, LaneLimiter
+from bot.delivery.request import BotRequest
 from bot.scheduler import schedule_jobs
 from bot.update_log import LoggedApplication
 from storage.db import Database
@@ -32,6 +33,7 @@ logger = logging.getLogger(__name__)
 # Updates from different users are handled concurrently; state changes are atomic in the DB.
 CONCURRENT_UPDATES = 32
 SETTLE_SECONDS = 10.0
+REQUEST_POOL = 256  # connections to the Bot API, as PTB's own default request has
 # handlers/ sits above everything in bot/, so bot/ never imports it: the package metadata
 # (pyproject's entry point) names the function that installs the handlers on an Application.
 ROUTES_GROUP = "bandcoach.handlers"
@@ -153,8 +155,7 @@ def build_application(
         .post_stop(post_stop)
         .post_shutdown(post_shutdown)
     )
-    if request is not None:
-        builder = builder.request(request)
+    builder = builder.request(request or BotRequest(connection_pool_size=REQUEST_POOL))
     if get_updates_request is not None:
         builder = builder.get_updates_request(get_updates_request)
     app: BandCoachApp = builder.build()  # type: ignore[assignment]

@@ -10,6 +10,8 @@ import httpx
 import orjson
 from telegram.request import HTTPXRequest
 
+from bot.delivery.request import BotRequest
+
 # Re-exported: request decoding lives in wire.py, but callers import it from here too.
 from .wire import ParsedRequest, parse_http_request, parse_multipart
 
@@ -60,14 +62,19 @@ _CHAT_ID = re.compile(rb"(?:^|&)chat_id=(-?[0-9]+)")
 
 def _instant_send(sends: Counter[int], body: bytes) -> httpx.Response:
     """Count a sendMessage by chat and answer with a minimal message (see instant_sends)."""
-    found = _CHAT_ID.search(body)
-    chat = int(found[1]) if found else 0
+    if body.startswith(b"{"):  # a JSON body
+        chat = int(orjson.loads(body).get("chat_id", 0))
+    else:
+        found = _CHAT_ID.search(body)
+        chat = int(found[1]) if found else 0
     sends[chat] += 1
     message = {"message_id": sends[chat], "date": 0, "chat": {"id": chat, "type": "private"}}
     return httpx.Response(200, content=orjson.dumps({"ok": True, "result": message}),
                           headers={"content-type": "application/json"})  # fmt: skip
 
 
-def fake_request(fake: FakeTelegram, **kwargs: Any) -> HTTPXRequest:
-    """Return a PTB HTTPXRequest whose traffic goes to the fake instead of Telegram."""
-    return HTTPXRequest(httpx_kwargs={"transport": mock_transport(fake)}, **kwargs)
+def fake_request(fake: FakeTelegram, *, stock: bool = False, **kwargs: Any) -> HTTPXRequest:
+    """Return the bot's request layer (PTB's own HTTPXRequest if `stock`) whose traffic goes
+    to the fake instead of Telegram."""
+    kind = HTTPXRequest if stock else BotRequest
+    return kind(httpx_kwargs={"transport": mock_transport(fake)}, **kwargs)
