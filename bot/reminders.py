@@ -216,42 +216,78 @@ def _log_skip(claim: store.Claim, now: datetime) -> None:
 
 
 async def dispatch_due(deps: BotData, now: datetime | None = None) -> DispatchStats:
-    """Claim every slot due by `now` and send the nudges; return what happened."""
-    db = deps.db
+    """Claim every slot due by `now` and send the nudges; return what happened.
+
+    The next batch is claimed while this one is sent: on PostgreSQL the database works on its
+    own core meanwhile. Should a batch fail, the one already claimed after it is handed back.
+    """
     now = now or deps.clock()
     grace = timedelta(minutes=deps.settings.reminder_grace_minutes)
     gate = asyncio.Semaphore(CONCURRENT_SENDS)
     stats = DispatchStats()
-    for _ in range(MAX_BATCHES):
-        if deps.stopping:  # the next start (or another instance) carries on
-            break
-        claims, more = await _claim_batch(db, now, grace)
-        stats.claimed += len(claims)
-        for claim in claims:
-            if claim.action is not Action.SEND:
-                stats.skipped[claim.action.value] += 1
-                _log_skip(claim, now)
-        to_send = [c for c in claims if c.action is Action.SEND]
-        screens = await nudge_screens(deps, to_send) if to_send else {}
-        results = await asyncio.gather(
-            *(_send(deps, c, screens[c.slot_id], gate) for c in to_send), return_exceptions=True
-        )
-        sent: list[tuple[store.Claim, Outcome]] = []
-        for claim, outcome in zip(to_send, results, strict=True):
-            if isinstance(outcome, BaseException):
-                stats.errors.append(outcome)  # reported by the job, rate-limited
-                stats.failed += 1
-                continue
-            sent.append((claim, outcome))
-            stats.sent += outcome.status == store.SENT
-            stats.failed += outcome.status == store.FAILED
-            stats.blocked += outcome.status == BLOCKED
-            stats.resent_after_429 += outcome.flood_waits
-        if sent:
-            await _record(deps, sent)
-        if not more:
-            break
+    claiming: asyncio.Task[tuple[list[store.Claim], bool]] | None = None
+    try:
+        for batch in range(MAX_BATCHES):
+            if claiming is None:
+                if deps.stopping:  # the next start (or another instance) carries on
+                    break
+                claiming = asyncio.create_task(_claim_batch(deps.db, now, grace))
+            claims, more = await claiming
+            claiming = None
+            if more and batch + 1 < MAX_BATCHES and not deps.stopping:
+                claiming = asyncio.create_task(_claim_batch(deps.db, now, grace))
+            await _dispatch_batch(deps, claims, now, gate, stats)
+            if not more:
+                break
+    except BaseException:
+        if claiming is not None:
+            await _hand_back(deps, claiming)
+        raise
     return stats
+
+
+async def _dispatch_batch(
+    deps: BotData,
+    claims: Sequence[store.Claim],
+    now: datetime,
+    gate: asyncio.Semaphore,
+    stats: DispatchStats,
+) -> None:
+    """Send a claimed batch's nudges, record how each ended and count them in `stats`."""
+    stats.claimed += len(claims)
+    for claim in claims:
+        if claim.action is not Action.SEND:
+            stats.skipped[claim.action.value] += 1
+            _log_skip(claim, now)
+    to_send = [c for c in claims if c.action is Action.SEND]
+    screens = await nudge_screens(deps, to_send) if to_send else {}
+    results = await asyncio.gather(
+        *(_send(deps, c, screens[c.slot_id], gate) for c in to_send), return_exceptions=True
+    )
+    sent: list[tuple[store.Claim, Outcome]] = []
+    for claim, outcome in zip(to_send, results, strict=True):
+        if isinstance(outcome, BaseException):
+            stats.errors.append(outcome)  # reported by the job, rate-limited
+            stats.failed += 1
+            continue
+        sent.append((claim, outcome))
+        stats.sent += outcome.status == store.SENT
+        stats.failed += outcome.status == store.FAILED
+        stats.blocked += outcome.status == BLOCKED
+        stats.resent_after_429 += outcome.flood_waits
+    if sent:
+        await _record(deps, sent)
+
+
+async def _hand_back(deps: BotData, claiming: asyncio.Task[tuple[list[store.Claim], bool]]) -> None:
+    """Make a batch claimed ahead pending again, unsent, after the batch before it failed."""
+    try:
+        claims, _more = await claiming
+        unsent = [(c, Outcome(RELEASED, 0)) for c in claims if c.action is Action.SEND]
+        if unsent:
+            await _record(deps, unsent)
+    except Exception as exc:  # the database is away: like a kill right after a claim
+        logger.warning("Could not hand back a batch of claimed reminders: %r", exc)
 
 
 async def reminder_job(context: BandCoachContext) -> None:

@@ -17,7 +17,7 @@ from bot.clock import ManualClock
 from bot.coaching.session import suggest_routine
 from bot.context import BandCoachApp
 from bot.fake_telegram import FakeTelegram, FakeUser, fake_request
-from bot.reminders import JOB_NAME, POLL_SECONDS, dispatch_due
+from bot.reminders import BATCH, JOB_NAME, POLL_SECONDS, dispatch_due
 from storage import reminders as store
 from storage import repositories as repo
 from storage.db import Database
@@ -459,6 +459,41 @@ async def test_a_broadcast_cut_short_by_a_stop_hands_its_unsent_nudges_back(
     second = await dispatch_due(app.bot_data, at)
     assert first.sent + second.sent == len(crowd)
     assert [len(fake.bot_messages(i)) for i in crowd] == [1] * len(crowd)
+
+
+async def slot_statuses(db: Database, due_at: datetime) -> dict[int, str]:
+    """Return the status of each member's slot due at `due_at`, by member."""
+    async with db.read() as session:
+        rows = await session.execute(
+            select(ReminderSlot.user_id, ReminderSlot.status).where(ReminderSlot.due_at == due_at)
+        )
+        return {user_id: status for user_id, status in rows.all()}
+
+
+async def test_a_dispatch_cut_off_mid_batch_hands_back_the_batch_claimed_ahead(
+    app: BandCoachApp, app_db: Database, fake: FakeTelegram, clock: ManualClock, waits: list[float]
+) -> None:
+    crowd = range(700, 700 + BATCH + 100)  # two batches: the second is claimed during the first
+    at = clock() + timedelta(minutes=1)
+    await members_due(app_db, len(crowd), first_id=crowd[0], due_at=at)
+    held = fake.hold("sendMessage")
+    broadcast = asyncio.create_task(dispatch_due(app.bot_data, at))
+    await fake.wait_until(lambda: held.waiting > 0, timeout=10)
+    for _ in range(1000):  # until the second batch is claimed too (10 s at most)
+        if len(await slot_statuses(app_db, at)) == len(crowd):
+            break
+        await asyncio.sleep(0.01)
+    broadcast.cancel()  # e.g. the job cancelled at shutdown, its first batch mid-send
+    with pytest.raises(asyncio.CancelledError):
+        await broadcast
+    statuses = await slot_statuses(app_db, at)
+    handed_back = sorted(user for user, status in statuses.items() if status == "pending")
+    assert Counter(statuses.values()) == {"claimed": BATCH, "pending": 100}
+    held.opened.set()
+    again = await dispatch_due(app.bot_data, at)
+    assert again.sent == 100
+    assert [len(fake.bot_messages(user)) for user in handed_back] == [1] * 100
+    assert all(len(fake.bot_messages(user)) <= 1 for user in crowd)  # sent at most once
 
 
 async def test_a_nudge_tapped_before_its_outcome_is_written_keeps_the_tap(db: Database) -> None:
