@@ -215,54 +215,75 @@ def _log_skip(claim: store.Claim, now: datetime) -> None:
         logger.info("Skipped %s for user %s: %s", claim.kind, claim.user_id, claim.action.value)
 
 
+@dataclass(frozen=True)
+class _Batch:
+    """Claimed slots and what each nudge says, by slot id; whether more slots wait."""
+
+    claims: list[store.Claim]
+    screens: dict[int, Screen]
+    more: bool
+
+
+async def _next_batch(deps: BotData, now: datetime, grace: timedelta) -> _Batch:
+    """Claim the next batch (see _claim_batch) and build its nudges."""
+    claims, more = await _claim_batch(deps.db, now, grace)
+    to_send = [c for c in claims if c.action is Action.SEND]
+    return _Batch(claims, await nudge_screens(deps, to_send) if to_send else {}, more)
+
+
 async def dispatch_due(deps: BotData, now: datetime | None = None) -> DispatchStats:
     """Claim every slot due by `now` and send the nudges; return what happened.
 
-    The next batch is claimed while this one is sent: on PostgreSQL the database works on its
-    own core meanwhile. Should a batch fail, the one already claimed after it is handed back.
+    While a batch is sent, the next one is claimed and the one before is recorded: on
+    PostgreSQL the database works on its own core meanwhile. Should a batch fail, the one
+    already claimed after it is handed back.
     """
     now = now or deps.clock()
     grace = timedelta(minutes=deps.settings.reminder_grace_minutes)
     gate = asyncio.Semaphore(CONCURRENT_SENDS)
     stats = DispatchStats()
-    claiming: asyncio.Task[tuple[list[store.Claim], bool]] | None = None
+    claiming: asyncio.Task[_Batch] | None = None
+    recording: asyncio.Task[None] | None = None
     try:
-        for batch in range(MAX_BATCHES):
+        for number in range(MAX_BATCHES):
             if claiming is None:
                 if deps.stopping:  # the next start (or another instance) carries on
                     break
-                claiming = asyncio.create_task(_claim_batch(deps.db, now, grace))
-            claims, more = await claiming
+                claiming = asyncio.create_task(_next_batch(deps, now, grace))
+            batch = await claiming
             claiming = None
-            if more and batch + 1 < MAX_BATCHES and not deps.stopping:
-                claiming = asyncio.create_task(_claim_batch(deps.db, now, grace))
-            await _dispatch_batch(deps, claims, now, gate, stats)
-            if not more:
+            if batch.more and number + 1 < MAX_BATCHES and not deps.stopping:
+                claiming = asyncio.create_task(_next_batch(deps, now, grace))
+            sent = await _send_batch(deps, batch, now, gate, stats)
+            if recording is not None:
+                await recording
+            recording = asyncio.create_task(_record(deps, sent)) if sent else None
+            if not batch.more:
                 break
+        if recording is not None:
+            await recording
     except BaseException:
         if claiming is not None:
             await _hand_back(deps, claiming)
+        if recording is not None and not recording.done():
+            await asyncio.wait({recording})  # its failure, if any, is this one's
         raise
     return stats
 
 
-async def _dispatch_batch(
-    deps: BotData,
-    claims: Sequence[store.Claim],
-    now: datetime,
-    gate: asyncio.Semaphore,
-    stats: DispatchStats,
-) -> None:
-    """Send a claimed batch's nudges, record how each ended and count them in `stats`."""
-    stats.claimed += len(claims)
-    for claim in claims:
+async def _send_batch(
+    deps: BotData, batch: _Batch, now: datetime, gate: asyncio.Semaphore, stats: DispatchStats
+) -> list[tuple[store.Claim, Outcome]]:
+    """Send a claimed batch's nudges; count them in `stats` and return how each send ended."""
+    stats.claimed += len(batch.claims)
+    for claim in batch.claims:
         if claim.action is not Action.SEND:
             stats.skipped[claim.action.value] += 1
             _log_skip(claim, now)
-    to_send = [c for c in claims if c.action is Action.SEND]
-    screens = await nudge_screens(deps, to_send) if to_send else {}
+    to_send = [c for c in batch.claims if c.action is Action.SEND]
     results = await asyncio.gather(
-        *(_send(deps, c, screens[c.slot_id], gate) for c in to_send), return_exceptions=True
+        *(_send(deps, c, batch.screens[c.slot_id], gate) for c in to_send),
+        return_exceptions=True,
     )
     sent: list[tuple[store.Claim, Outcome]] = []
     for claim, outcome in zip(to_send, results, strict=True):
@@ -275,15 +296,14 @@ async def _dispatch_batch(
         stats.failed += outcome.status == store.FAILED
         stats.blocked += outcome.status == BLOCKED
         stats.resent_after_429 += outcome.flood_waits
-    if sent:
-        await _record(deps, sent)
+    return sent
 
 
-async def _hand_back(deps: BotData, claiming: asyncio.Task[tuple[list[store.Claim], bool]]) -> None:
+async def _hand_back(deps: BotData, claiming: asyncio.Task[_Batch]) -> None:
     """Make a batch claimed ahead pending again, unsent, after the batch before it failed."""
     try:
-        claims, _more = await claiming
-        unsent = [(c, Outcome(RELEASED, 0)) for c in claims if c.action is Action.SEND]
+        batch = await claiming
+        unsent = [(c, Outcome(RELEASED, 0)) for c in batch.claims if c.action is Action.SEND]
         if unsent:
             await _record(deps, unsent)
     except Exception as exc:  # the database is away: like a kill right after a claim
