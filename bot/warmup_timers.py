@@ -46,6 +46,7 @@ IDLE_SWEEP_EVERY = timedelta(minutes=1)
 # SQLite the write lock is held some tens of milliseconds a page, so members' taps do not wait
 # long behind a crowd of rests.
 TIMER_PAGE = 250
+PAGES_IN_FLIGHT = 2
 
 
 @dataclass(frozen=True)
@@ -143,29 +144,33 @@ async def _advance_claimed(
 
 
 async def _advance_page(
-    deps: BotData, now: datetime, after: int
+    deps: BotData, now: datetime, after: int, claimed: asyncio.Future[list[int]]
 ) -> tuple[list[int], Shown, list[BaseException]]:
     """Claim and advance a page of due countdowns after session id `after`, in one transaction.
 
-    Returns the claimed ids, what to push and any failures. If the page fails, each countdown
-    is advanced on its own, so one bad row does not hold up the rest.
+    `claimed` gets the page's ids as soon as they are claimed (none if the claim failed), so
+    the next page can start. Returns the ids, what to push and any failures. If the page
+    fails, each countdown is advanced on its own, so one bad row does not hold up the rest.
     """
-    claimed: list[tuple[int, int]] = []
+    due: list[store.DueTimer] = []
     try:
         async with deps.db.write() as session:
             due = await store.claim_due_timers(session, now, TIMER_PAGE, after=after)
-            claimed = [(row.id, row.chat_id) for row in due]
+            claimed.set_result([row.id for row in due])
             shown = await _advance_claimed(session, deps, due, now)
-        return [sid for sid, _chat in claimed], shown, []
+        return [row.id for row in due], shown, []
     except Exception:
-        if not claimed:  # nothing was claimed: the database itself failed
+        if not due:  # nothing was claimed: the database itself failed
             raise
+    finally:
+        if not claimed.done():
+            claimed.set_result([])
     results = await asyncio.gather(
-        *(_advance_alone(deps, sid, chat, now) for sid, chat in claimed), return_exceptions=True
+        *(_advance_alone(deps, row.id, row.chat_id, now) for row in due), return_exceptions=True
     )
     shown = tuple(x for r in results if not isinstance(r, BaseException) for x in r)
     failures = [r for r in results if isinstance(r, BaseException)]
-    return [sid for sid, _chat in claimed], shown, failures
+    return [row.id for row in due], shown, failures
 
 
 async def _sweep_idle(deps: BotData, now: datetime) -> None:
@@ -200,24 +205,33 @@ async def advance_timers(deps: BotData, now: datetime) -> TimerRun:
 
     There is no cap per tick: with thousands of live countdowns a capped pass would leave
     rests late, and past the stale cutoff they would be skipped as if the bot had been down.
-    A page that cannot be claimed (the database is away) ends the pass with that failure, and
-    the screens of the pages already committed are still returned, to be pushed at once.
+    A page starts once the one before has claimed its ids, so on PostgreSQL one page's
+    statements run on the database's core while the other's screens are drawn (on SQLite the
+    write lock takes them in turn). A page that cannot be claimed (the database is away) ends
+    the pass with that failure; the screens of the other pages are still returned, to be pushed
+    at once.
     """
-    last, count = 0, 0  # the id the next page starts after; timers claimed
-    shown: list[LiveRef] = []
-    failures: list[BaseException] = []
+    pages: list[asyncio.Task[tuple[list[int], Shown, list[BaseException]]]] = []
     async with deps.timer_lock:
         await _sweep_idle(deps, now)
+        after = 0  # the id the next page starts after
         while True:
-            try:
-                ids, page, failed = await _advance_page(deps, now, last)
-            except Exception as exc:  # no page could be claimed: keep what earlier pages wrote
-                failures.append(exc)
-                break
-            count, shown, failures = count + len(ids), shown + list(page), failures + failed
+            claimed: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
+            pages.append(asyncio.create_task(_advance_page(deps, now, after, claimed)))
+            ids = await claimed
             if len(ids) < TIMER_PAGE:
                 break
-            last = ids[-1]
+            after = ids[-1]
+            if len(pages) >= PAGES_IN_FLIGHT:
+                await asyncio.wait({pages[-PAGES_IN_FLIGHT]})
+        results = await asyncio.gather(*pages, return_exceptions=True)
+    count, shown, failures = 0, list[LiveRef](), list[BaseException]()
+    for result in results:
+        if isinstance(result, BaseException):  # no page could be claimed
+            failures.append(result)
+            continue
+        ids, page, failed = result
+        count, shown, failures = count + len(ids), shown + list(page), failures + failed
     return TimerRun(count, tuple(shown), tuple(failures))
 
 
