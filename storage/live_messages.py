@@ -111,7 +111,7 @@ async def put_many(session: AsyncSession, puts: Sequence[Put], now: datetime) ->
         return []
     pairs = [(p.chat_id, p.key) for p in puts]
     result = await session.execute(
-        select(_TABLE).where(tuple_(_TABLE.c.chat_id, _TABLE.c.key).in_(pairs)).with_for_update()
+        select(*_FIELDS).where(tuple_(_TABLE.c.chat_id, _TABLE.c.key).in_(pairs)).with_for_update()
     )
     rows = {(row.chat_id, row.key): row for row in result}
     changes, written = [], []
@@ -205,8 +205,14 @@ async def _locked(session: AsyncSession, chat_id: int, key: str) -> Any:
 
 
 _TABLE = LiveMessage.__table__
+# What a put reads of a row (not its owner, claim or timestamps: fewer values to convert).
+_FIELDS = tuple(
+    _TABLE.c[name]
+    for name in ("id", "user_id", "chat_id", "key", "message_id", "screen", "version",
+                 "shown_version", "send_from", "due_at", "unsure_sends")
+)  # fmt: skip
 _LOCKED = (
-    select(_TABLE)
+    select(*_FIELDS)
     .where(_TABLE.c.chat_id == bindparam("b_chat"), _TABLE.c.key == bindparam("b_key"))
     .with_for_update()
 )
