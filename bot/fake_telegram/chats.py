@@ -57,23 +57,33 @@ class ChatStore:
 
     def bot_messages(self, chat_id: int) -> list[FakeMessage]:
         """Return the visible messages the bot sent to a chat."""
-        return [msg for msg in self.chat(chat_id) if msg.from_bot]
+        return copy.deepcopy(
+            [msg for msg in self._history.get(chat_id, []) if msg.from_bot and not msg.deleted]
+        )
+
+    def _last_bot(self, chat_id: int, *, keyboard: bool) -> FakeMessage | None:
+        """Return a snapshot of the bot's latest visible message (with a keyboard, if asked)."""
+        for msg in reversed(self._history.get(chat_id, [])):
+            if msg.from_bot and not msg.deleted and (msg.inline_keyboard or not keyboard):
+                return copy.deepcopy(msg)  # only this one: a long chat is not copied per look
+        return None
 
     def last_bot_message(self, chat_id: int) -> FakeMessage:
         """Return the bot's latest visible message in a chat (AssertionError if none)."""
-        messages = self.bot_messages(chat_id)
-        if not messages:
+        found = self._last_bot(chat_id, keyboard=False)
+        if found is None:
             raise AssertionError(f"No bot messages in chat {chat_id}.\n{self.describe(chat_id)}")
-        return messages[-1]
+        return found
 
     def last_keyboard_message(self, chat_id: int) -> FakeMessage:
         """Return the bot's latest visible message that carries an inline keyboard."""
-        for msg in reversed(self.bot_messages(chat_id)):
-            if msg.inline_keyboard:
-                return msg
-        raise AssertionError(
-            f"No bot message with an inline keyboard in chat {chat_id}.\n{self.describe(chat_id)}"
-        )
+        found = self._last_bot(chat_id, keyboard=True)
+        if found is None:
+            raise AssertionError(
+                f"No bot message with an inline keyboard in chat {chat_id}.\n"
+                f"{self.describe(chat_id)}"
+            )
+        return found
 
     def find_message(self, chat_id: int, message_id: int) -> FakeMessage | None:
         """Return a snapshot of a message by id (deleted ones included) or None."""
