@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from functools import cache
 from typing import Any
 
 import orjson
@@ -215,6 +216,17 @@ async def run(
     if isinstance(params, Mapping):
         return await connection.execute(statement, dict(params))
     return await connection.execute(statement, [dict(p) for p in params])
+
+
+def for_dialect(session: AsyncSession, build: Callable[[str], Any]) -> Any:
+    """Return the statement `build` makes for the session's dialect, built once per dialect."""
+    return _built(build, session.get_bind().dialect.name)
+
+
+@cache
+def _built(build: Callable[[str], Any], dialect: str) -> Any:
+    """Return build(dialect), kept."""
+    return build(dialect)
 
 
 def upsert_insert(session: AsyncSession, table: Any) -> Any:

@@ -17,7 +17,7 @@ from sqlalchemy import and_, bindparam, case, delete, func, or_, select, tuple_,
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 
-from storage.db import run, upsert_insert
+from storage.db import dialect_insert, for_dialect, run
 from storage.models import LiveMessage
 
 # The process that wrote a screen pushes it at once; others wait this long before taking over
@@ -73,13 +73,10 @@ async def put(
     if row is not None and once:
         return None
     if row is None:
-        await session.execute(
-            upsert_insert(session, LiveMessage)
-            .values(user_id=user_id, chat_id=chat_id, key=key, screen=screen, version=0,
-                    shown_version=0, send_from=0, lane=lane, attempts=0, unsure_sends=0,
-                    updated_at=now)
-            .on_conflict_do_nothing()
-        )  # fmt: skip
+        await run(session, for_dialect(session, _new_row), {
+            "b_user": user_id, "b_chat": chat_id, "b_key": key, "b_screen": screen,
+            "b_lane": lane, "b_now": now,
+        })  # fmt: skip
         row = await _locked(session, chat_id, key)
         assert row is not None
     if message_id is None and adopt is not None and row.message_id is None:
@@ -204,6 +201,18 @@ async def _locked(session: AsyncSession, chat_id: int, key: str) -> Any:
     return result.one_or_none()
 
 
+def _new_row(dialect: str) -> Any:
+    """Return the INSERT of a key's first row, unless another transaction just made it."""
+    return (
+        dialect_insert(dialect, LiveMessage)
+        .values(user_id=bindparam("b_user"), chat_id=bindparam("b_chat"), key=bindparam("b_key"),
+                screen=bindparam("b_screen"), version=0, shown_version=0, send_from=0,
+                lane=bindparam("b_lane"), attempts=0, unsure_sends=0,
+                updated_at=bindparam("b_now"))
+        .on_conflict_do_nothing()
+    )  # fmt: skip
+
+
 _TABLE = LiveMessage.__table__
 # What a put reads of a row (not its owner, claim or timestamps: fewer values to convert).
 _FIELDS = tuple(
@@ -290,22 +299,28 @@ async def claim_send(
     session: AsyncSession, row_id: int, version: int, owner: str, now: datetime
 ) -> bool:
     """Take the right to send `version` as a new message; False if another process has it."""
-    result = await session.execute(
-        update(LiveMessage)
-        .where(
-            LiveMessage.id == row_id,
-            LiveMessage.version == version,
-            LiveMessage.message_id.is_(None),
-            or_(
-                LiveMessage.owner.is_(None),
-                LiveMessage.owner == owner,
-                LiveMessage.claimed_until <= now,
-            ),
-        )
-        .values(owner=owner, claimed_until=now + CLAIM, due_at=now + LEASE)
-        .execution_options(synchronize_session=False)
+    result = await run(session, _CLAIM_SEND, {
+        "b_id": row_id, "b_version": version, "b_owner": owner, "b_now": now,
+        "b_until": now + CLAIM, "b_due": now + LEASE,
+    })  # fmt: skip
+    return bool(result.rowcount)
+
+
+_CLAIM_SEND = (
+    update(LiveMessage)
+    .where(
+        LiveMessage.id == bindparam("b_id"),
+        LiveMessage.version == bindparam("b_version"),
+        LiveMessage.message_id.is_(None),
+        or_(
+            LiveMessage.owner.is_(None),
+            LiveMessage.owner == bindparam("b_owner"),
+            LiveMessage.claimed_until <= bindparam("b_now"),
+        ),
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    .values(owner=bindparam("b_owner"), claimed_until=bindparam("b_until"),
+            due_at=bindparam("b_due"))
+)  # fmt: skip
 
 
 _VERSION: BindParameter[int] = bindparam("b_version", type_=LiveMessage.version.type)

@@ -15,7 +15,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.coaching.catalogue import Catalogue
@@ -29,7 +29,7 @@ from bot.coaching.progression import (
     prescription_for,
 )
 from bot.coaching.states import SessionStatus
-from storage.db import dialect_insert, run, upsert_insert
+from storage.db import dialect_insert, for_dialect, run
 from storage.models import (
     ExerciseTarget,
     PainCheckin,
@@ -273,28 +273,39 @@ async def record_checkin(
 
     Returns True when this call created the row.
     """
-    values = {"pain": pain, "areas": areas, "weaker_side": weaker_side, "raised": raised,
-              "updated_at": now}  # fmt: skip
-    created = await session.scalar(
-        upsert_insert(session, PainCheckin)
-        .values(
-            user_id=user_id,
-            session_id=session_id,
-            base_prescription=base,
-            created_at=now,
-            **values,
-        )
+    answers = {"b_user": user_id, "b_session": session_id, "b_pain": pain, "b_areas": areas,
+               "b_side": weaker_side, "b_raised": raised, "b_now": now}  # fmt: skip
+    created = (
+        await run(session, for_dialect(session, _new_checkin), {**answers, "b_base": base})
+    ).scalar_one_or_none()
+    if created is None:
+        await run(session, _CHECKIN_ANSWERS, answers)
+    return created is not None
+
+
+_ANSWERS: dict[str, Any] = {
+    "pain": bindparam("b_pain"), "areas": bindparam("b_areas"),
+    "weaker_side": bindparam("b_side"), "raised": bindparam("b_raised"),
+    "updated_at": bindparam("b_now"),
+}  # fmt: skip
+_CHECKIN_ANSWERS = (
+    update(PainCheckin)
+    .where(PainCheckin.session_id == bindparam("b_session"),
+           PainCheckin.user_id == bindparam("b_user"))
+    .values(**_ANSWERS)
+)  # fmt: skip
+
+
+def _new_checkin(dialect: str) -> Any:
+    """Return the INSERT of a session's first check-in, unless it has one."""
+    return (
+        dialect_insert(dialect, PainCheckin)
+        .values(user_id=bindparam("b_user"), session_id=bindparam("b_session"),
+                base_prescription=bindparam("b_base"), created_at=bindparam("b_now"),
+                **_ANSWERS)
         .on_conflict_do_nothing(index_elements=["session_id"])
         .returning(PainCheckin.id)
-    )
-    if created is None:
-        await session.execute(
-            update(PainCheckin)
-            .where(PainCheckin.session_id == session_id, PainCheckin.user_id == user_id)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-    return created is not None
+    )  # fmt: skip
 
 
 async def save_note(session: AsyncSession, user_id: int, session_id: int, note: str) -> bool:

@@ -22,7 +22,7 @@ from bot.coaching.checkin import decide_followup, followup_due
 from bot.coaching.morning import decide_morning, morning_due, needs_check
 from bot.coaching.schedule import Action, SlotContext
 from bot.coaching.states import SessionStatus, SlotStatus
-from storage.db import run, upsert_insert
+from storage.db import dialect_insert, for_dialect, run, upsert_insert
 from storage.models import PainCheckin, ReminderSettings, ReminderSlot, User, WorkoutSession
 from storage.progress import reached_band
 
@@ -141,22 +141,23 @@ async def insert_slot(
     session_id: int | None = None,
 ) -> int | None:
     """Insert a slot row; return its id, or None when another process already holds it."""
-    statement = (
-        upsert_insert(session, ReminderSlot)
-        .values(
-            user_id=user_id,
-            kind=kind,
-            due_at=due_at,
-            status=status,
-            detail=detail,
-            session_id=session_id,
-            claimed_at=now,
-            attempts=0,
-        )
+    result = await run(session, for_dialect(session, _new_slot), {
+        "b_user": user_id, "b_kind": kind, "b_due": due_at, "b_status": status,
+        "b_detail": detail, "b_session": session_id, "b_now": now,
+    })  # fmt: skip
+    return result.scalar_one_or_none()  # type: ignore[no-any-return]
+
+
+def _new_slot(dialect: str) -> Any:
+    """Return the INSERT of a slot, unless the member already has one of its kind then."""
+    return (
+        dialect_insert(dialect, ReminderSlot)
+        .values(user_id=bindparam("b_user"), kind=bindparam("b_kind"), due_at=bindparam("b_due"),
+                status=bindparam("b_status"), detail=bindparam("b_detail"),
+                session_id=bindparam("b_session"), claimed_at=bindparam("b_now"), attempts=0)
         .on_conflict_do_nothing(index_elements=["user_id", "kind", "due_at"])
         .returning(ReminderSlot.id)
-    )
-    return (await session.execute(statement)).scalar_one_or_none()
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
