@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import BindParameter
 
 from bot.coaching.catalogue import Catalogue
 from bot.coaching.profile import BANDS, owned_bands
@@ -66,19 +67,45 @@ async def load_prescriptions(
     }
 
 
+class TargetRow(NamedTuple):
+    """A stored target of one of a member's exercises (exercise_targets)."""
+
+    user_id: int
+    exercise_key: str
+    target: int
+    hold: int | None
+
+
+class PlanRow(NamedTuple):
+    """What is stored of one of a member's routines (routine_plans)."""
+
+    user_id: int
+    routine_key: str
+    rest_between_moves: int
+    rounds: int
+    extra_side: str | None
+
+
+_MEMBERS: BindParameter[int] = bindparam("b_members", expanding=True)
+_TARGET_ROWS = select(*(ExerciseTarget.__table__.c[name] for name in TargetRow._fields)).where(
+    ExerciseTarget.user_id.in_(_MEMBERS)
+)
+_PLAN_ROWS = select(*(RoutinePlan.__table__.c[name] for name in PlanRow._fields)).where(
+    RoutinePlan.user_id.in_(_MEMBERS)
+)
+
+
 async def _stored(
     session: AsyncSession, ids: Sequence[int]
-) -> tuple[dict[int, list[ExerciseTarget]], dict[int, list[RoutinePlan]]]:
-    """Return the stored targets and routine plans of these members, by member."""
-    targets: dict[int, list[ExerciseTarget]] = {i: [] for i in ids}
-    plans: dict[int, list[RoutinePlan]] = {i: [] for i in ids}
+) -> tuple[dict[int, list[TargetRow]], dict[int, list[PlanRow]]]:
+    """Return the stored targets and routine plans of these members, by member (plain rows)."""
+    targets: dict[int, list[TargetRow]] = {i: [] for i in ids}
+    plans: dict[int, list[PlanRow]] = {i: [] for i in ids}
     if ids:
-        for row in await session.scalars(
-            select(ExerciseTarget).where(ExerciseTarget.user_id.in_(ids))
-        ):
-            targets[row.user_id].append(row)
-        for plan in await session.scalars(select(RoutinePlan).where(RoutinePlan.user_id.in_(ids))):
-            plans[plan.user_id].append(plan)
+        for row in await run(session, _TARGET_ROWS, {"b_members": list(ids)}):
+            targets[row[0]].append(TargetRow(*row))
+        for row in await run(session, _PLAN_ROWS, {"b_members": list(ids)}):
+            plans[row[0]].append(PlanRow(*row))
     return targets, plans
 
 
@@ -93,8 +120,8 @@ def reached_band(user: User | None, band: str | None) -> str | None:
 def _assemble(
     catalogue: Catalogue,
     reached: str | None,
-    target_rows: Sequence[ExerciseTarget],
-    plan_rows: Sequence[RoutinePlan],
+    target_rows: Sequence[TargetRow],
+    plan_rows: Sequence[PlanRow],
 ) -> Prescription:
     """Return a plan from its stored rows; what was never stored comes from the catalogue."""
     if not target_rows and not plan_rows:  # nothing stored yet: the band's starting plan
@@ -207,12 +234,13 @@ async def get_checkin(session: AsyncSession, session_id: int) -> PainCheckin | N
 
 async def newest_session_id(session: AsyncSession, user_id: int) -> int | None:
     """Return the id of the user's most recent session, whatever its status."""
-    return await session.scalar(
-        select(func.max(WorkoutSession.id)).where(WorkoutSession.user_id == user_id)
-    )
+    return (await run(session, _NEWEST, {"b_user": user_id})).scalar()  # type: ignore[no-any-return]
 
 
-def _open(user_id: int) -> ColumnElement[bool]:
+_NEWEST = select(func.max(WorkoutSession.id)).where(WorkoutSession.user_id == bindparam("b_user"))
+
+
+def _open(user_id: int | BindParameter[int]) -> ColumnElement[bool]:
     """Return the condition on sessions a new check-in may apply to: ended, and newer than the
     last one checked in on."""
     checked = select(func.max(PainCheckin.session_id)).where(PainCheckin.user_id == user_id)
@@ -238,23 +266,30 @@ async def open_session(session: AsyncSession, user_id: int) -> WorkoutSession | 
 
 async def open_session_id(session: AsyncSession, user_id: int) -> int | None:
     """Return the id of the session a new check-in applies to (see open_session)."""
-    return await session.scalar(select(func.max(WorkoutSession.id)).where(_open(user_id)))
+    return (await run(session, _OPEN_ID, {"b_user": user_id})).scalar()  # type: ignore[no-any-return]
+
+
+_OPEN_ID = select(func.max(WorkoutSession.id)).where(_open(bindparam("b_user")))
 
 
 async def side_history(
     session: AsyncSession, user_id: int, exclude_session: int, limit: int
 ) -> list[str | None]:
     """Return the weaker side of the user's latest check-ins, oldest first, skipping one session."""
-    rows = await session.execute(
-        select(PainCheckin.weaker_side)
-        .where(
-            PainCheckin.user_id == user_id,
-            (PainCheckin.session_id != exclude_session) | PainCheckin.session_id.is_(None),
-        )
-        .order_by(PainCheckin.created_at.desc(), PainCheckin.id.desc())
-        .limit(limit)
+    rows = await run(session, _SIDES, {"b_user": user_id, "b_session": exclude_session,
+                                       "b_limit": limit})  # fmt: skip
+    return list(reversed([side for (side,) in rows]))
+
+
+_SIDES = (
+    select(PainCheckin.weaker_side)
+    .where(
+        PainCheckin.user_id == bindparam("b_user"),
+        (PainCheckin.session_id != bindparam("b_session")) | PainCheckin.session_id.is_(None),
     )
-    return list(reversed(list(rows.scalars())))
+    .order_by(PainCheckin.created_at.desc(), PainCheckin.id.desc())
+    .limit(bindparam("b_limit"))
+)
 
 
 async def record_checkin(
