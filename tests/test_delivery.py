@@ -13,6 +13,7 @@ from bot.coaching import texts
 from bot.coaching.screen import Chat, Screen
 from bot.context import BandCoachApp
 from bot.delivery import Lane
+from bot.delivery.lanes import TIMER_ALLOWANCE, place
 from bot.fake_telegram import FakeTelegram, FakeUser
 from bot.warmups import on_tap
 from storage import repositories as repo
@@ -189,6 +190,14 @@ async def test_a_guided_session_costs_at_most_one_message_or_edit_per_tap(
     assert "Warm-up complete!" in user.last_message().text
     assert sum(ops) / len(ops) <= 1.0, ops
     assert max(ops) == 1, ops
+
+
+def test_a_timer_end_lets_later_replies_go_first_for_its_allowance_only() -> None:
+    timer = place(Lane.TIMER, 10.0)
+    assert place(Lane.REPLY, 10.0) < timer  # a tap in the same instant is answered first
+    assert place(Lane.REPLY, 10.0 + TIMER_ALLOWANCE / 2) < timer
+    assert timer < place(Lane.REPLY, 10.0 + TIMER_ALLOWANCE * 2)  # taps cannot hold it back
+    assert timer < place(Lane.BROADCAST, 0.0) < place(Lane.TICK, 0.0)  # however long they wait
 
 
 async def test_replies_overtake_a_queued_broadcast_and_ticks_are_dropped_first(
