@@ -19,8 +19,8 @@ from bot.warmup_timers import advance_timers
 logger = logging.getLogger(__name__)
 
 # A rest that ends just after a poll waits for the next one: at 1 s a member saw the next step
-# up to a second late, 1.5 s at the 7 am peak. A poll with nothing due is one indexed query.
-TIMER_POLL_SECONDS = 0.25
+# up to a second late, 1.5 s at the 7 am peak. A poll with nothing due is one indexed read.
+TIMER_POLL_SECONDS = 0.1
 
 
 async def timers_job(context: BandCoachContext) -> None:

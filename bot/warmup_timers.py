@@ -214,6 +214,9 @@ async def advance_timers(deps: BotData, now: datetime) -> TimerRun:
     pages: list[asyncio.Task[tuple[list[int], Shown, list[BaseException]]]] = []
     async with deps.timer_lock:
         await _sweep_idle(deps, now)
+        async with deps.db.read() as session:  # most polls find nothing: no write transaction
+            if not await store.any_due_timer(session, now):
+                return TimerRun(0, ())
         after = 0  # the id the next page starts after
         while True:
             claimed: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()

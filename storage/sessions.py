@@ -324,6 +324,18 @@ _DUE_TIMERS = (
 )  # fmt: skip
 
 
+async def any_due_timer(session: AsyncSession, now: datetime) -> bool:
+    """Return whether any active session's timer is due (a read: most polls find none)."""
+    return (await run(session, _ANY_DUE, {"b_now": now})).first() is not None
+
+
+_ANY_DUE = (
+    select(_TIMERS.c.id)
+    .where(_TIMERS.c.timer_due_at <= bindparam("b_now"), _TIMERS.c.status == ACTIVE)
+    .limit(1)
+)
+
+
 async def claim_due_timers(
     session: AsyncSession, now: datetime, limit: int, after: int = 0
 ) -> list[DueTimer]:

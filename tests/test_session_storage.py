@@ -75,6 +75,9 @@ async def test_due_timers_are_claimed_once(db: Database) -> None:
         )
     async with db.write() as session:
         assert await store.claim_due_timers(session, due - timedelta(seconds=1), 10) == []
+    async with db.read() as session:
+        assert not await store.any_due_timer(session, due - timedelta(seconds=1))
+        assert await store.any_due_timer(session, due)
 
     async def claim() -> list[int]:
         """Claim the due timers and move each off its timer before committing."""
