@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -85,6 +85,9 @@ def is_wall_time(instant: datetime, at: time, zone: str | ZoneInfo) -> bool:
     return (local.hour, local.minute, local.second) == (at.hour, at.minute, at.second)
 
 
+# A crowded reminder slot asks the same question for thousands of members (same days, time, zone
+# and moment): the calendar arithmetic is done once per distinct question.
+@lru_cache(maxsize=4096)
 def next_slot(days_mask: int, at: time, zone: str | ZoneInfo, after: datetime) -> datetime | None:
     """Return the first slot strictly after `after` in UTC, or None when no day is selected."""
     _require_aware(after)
@@ -118,6 +121,7 @@ def next_due(
     return next_slot(days_mask, at, zone, after)
 
 
+@lru_cache(maxsize=4096)
 def local_day_bounds(instant: datetime, zone: str | ZoneInfo) -> tuple[datetime, datetime]:
     """Return the UTC [start, end) of the local calendar day that contains `instant`."""
     _require_aware(instant)
