@@ -69,8 +69,12 @@ def _instant_send(sends: Counter[int], body: bytes) -> httpx.Response:
         chat = int(found[1]) if found else 0
     sends[chat] += 1
     message = {"message_id": sends[chat], "date": 0, "chat": {"id": chat, "type": "private"}}
-    return httpx.Response(200, content=orjson.dumps({"ok": True, "result": message}),
-                          headers={"content-type": "application/json"})  # fmt: skip
+    body = orjson.dumps({"ok": True, "result": message})
+    # A ready stream: httpx builds the response without encoding the body again.
+    return httpx.Response(200, stream=httpx.ByteStream(body), headers=_JSON_ANSWER)
+
+
+_JSON_ANSWER = {"content-type": "application/json"}
 
 
 def fake_request(fake: FakeTelegram, *, stock: bool = False, **kwargs: Any) -> HTTPXRequest:
