@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import cache
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import ColumnElement, and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -109,7 +109,19 @@ async def _stored(
     return targets, plans
 
 
-def reached_band(user: User | None, band: str | None) -> str | None:
+class Banded(Protocol):
+    """A member row as far as the band their plan reached goes."""
+
+    @property
+    def plan_band(self) -> str | None:
+        """The band the plan has reached, if any."""
+
+    @property
+    def bands_owned(self) -> int | None:
+        """The bands the member owns (a bit mask)."""
+
+
+def reached_band(user: Banded | None, band: str | None) -> str | None:
     """Return the band a plan is on: the plan's own, else `band`, and one the member owns."""
     if user is None:
         return band

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -160,12 +160,49 @@ def _new_slot(dialect: str) -> Any:
     )  # fmt: skip
 
 
+class Member(NamedTuple):
+    """What the dispatcher reads of a member due in a crowded slot (plain row, no ORM)."""
+
+    id: int
+    chat_id: int
+    first_name: str
+    goal: str | None
+    band: str | None
+    timezone: str
+    is_active: bool
+    plan_band: str | None
+    bands_owned: int | None
+
+
+class Schedule(NamedTuple):
+    """A member's reminder settings, as the dispatcher reads them (plain row, no ORM)."""
+
+    user_id: int
+    days_mask: int
+    local_time: time
+    enabled: bool
+    paused_until: datetime | None
+    next_due_at: datetime | None
+
+
+_SETTINGS, _USERS = ReminderSettings.__table__, User.__table__
+_DUE_MEMBERS = (
+    select(*(_SETTINGS.c[name] for name in Schedule._fields),
+           *(_USERS.c[name] for name in Member._fields))
+    .join(_USERS, _USERS.c.id == _SETTINGS.c.user_id)
+    .where(_SETTINGS.c.next_due_at <= bindparam("b_now"))
+    .order_by(_SETTINGS.c.next_due_at)
+    .limit(bindparam("b_limit"))
+    .with_for_update(skip_locked=True, of=_SETTINGS)
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Due:
     """A slot to decide: whose, which kind, when, and the member's reminder settings."""
 
-    user: User
-    settings: ReminderSettings | None
+    user: User | Member
+    settings: ReminderSettings | Schedule | None
     kind: str
     due_at: datetime
     slot_id: int | None = None  # its own row, which must not count as "reminded today"
@@ -242,8 +279,9 @@ async def _last_routines(session: AsyncSession, user_ids: Sequence[int]) -> dict
 
 
 def _claim(
-    slot_id: int, user: User, kind: str, due_at: datetime, action: Action, routine: str | None
-) -> Claim:
+    slot_id: int, user: User | Member, kind: str, due_at: datetime, action: Action,
+    routine: str | None,
+) -> Claim:  # fmt: skip
     """Return a Claim from the user row and their last routine."""
     return Claim(
         last_routine=routine if action is Action.SEND else None,
@@ -270,22 +308,14 @@ async def claim_scheduled(
     statements for the whole batch. On PostgreSQL rows another dispatcher is claiming right now
     are skipped, not waited for, so two or more dispatchers split the due list between them.
     """
-    rows = (
-        await session.execute(
-            select(ReminderSettings, User)
-            .join(User, User.id == ReminderSettings.user_id)
-            .where(ReminderSettings.next_due_at <= now)
-            .order_by(ReminderSettings.next_due_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True, of=ReminderSettings)
-        )
-    ).all()
+    rows = (await run(session, _DUE_MEMBERS, {"b_now": now, "b_limit": limit})).all()
     if not rows:
         return [], 0
+    cut = len(Schedule._fields)
     slots = [
-        Due(user, settings, REMINDER, settings.next_due_at)
-        for settings, user in rows
-        if settings.next_due_at is not None  # always, by the query: for the type checker
+        Due(Member(*row[cut:]), settings, REMINDER, settings.next_due_at)
+        for row in rows
+        if (settings := Schedule(*row[:cut])).next_due_at is not None  # always, by the query
     ]
     actions = [schedule.decide(c) for c in await _slot_contexts(session, slots, now, grace)]
     inserted = await session.execute(
