@@ -224,19 +224,29 @@ class _Batch:
     more: bool
 
 
+def _sending(claims: Sequence[store.Claim]) -> list[store.Claim]:
+    """Return the claims whose nudge goes out (the others were skipped when claimed)."""
+    return [c for c in claims if c.action is Action.SEND]
+
+
 async def _next_batch(deps: BotData, now: datetime, grace: timedelta) -> _Batch:
-    """Claim the next batch (see _claim_batch) and build its nudges."""
+    """Claim the next batch (see _claim_batch) and build its nudges; should building them
+    fail, the claims are handed back."""
     claims, more = await _claim_batch(deps.db, now, grace)
-    to_send = [c for c in claims if c.action is Action.SEND]
-    return _Batch(claims, await nudge_screens(deps, to_send) if to_send else {}, more)
+    try:
+        to_send = _sending(claims)
+        return _Batch(claims, await nudge_screens(deps, to_send) if to_send else {}, more)
+    except BaseException:
+        await _release(deps, claims)
+        raise
 
 
 async def dispatch_due(deps: BotData, now: datetime | None = None) -> DispatchStats:
     """Claim every slot due by `now` and send the nudges; return what happened.
 
     While a batch is sent, the next one is claimed and the one before is recorded: on
-    PostgreSQL the database works on its own core meanwhile. Should a batch fail, the one
-    already claimed after it is handed back.
+    PostgreSQL the database works on its own core meanwhile. Should the run fail or be
+    cancelled, the batch claimed ahead is handed back unsent and every record in flight ends.
     """
     now = now or deps.clock()
     grace = timedelta(minutes=deps.settings.reminder_grace_minutes)
@@ -250,25 +260,46 @@ async def dispatch_due(deps: BotData, now: datetime | None = None) -> DispatchSt
                 if deps.stopping:  # the next start (or another instance) carries on
                     break
                 claiming = asyncio.create_task(_next_batch(deps, now, grace))
-            batch = await claiming
+            try:  # shielded: a cancelled run still hands the claimed batch back
+                batch = await asyncio.shield(claiming)
+            except Exception:
+                claiming = None  # the claim failed: _next_batch gave back what it had
+                raise
             claiming = None
             if batch.more and number + 1 < MAX_BATCHES and not deps.stopping:
                 claiming = asyncio.create_task(_next_batch(deps, now, grace))
             sent = await _send_batch(deps, batch, now, gate, stats)
-            if recording is not None:
-                await recording
-            recording = asyncio.create_task(_record(deps, sent)) if sent else None
+            previous, recording = recording, _record_soon(deps, sent)
+            if previous is not None:
+                await asyncio.shield(previous)
             if not batch.more:
                 break
         if recording is not None:
-            await recording
-    except BaseException:
-        if claiming is not None:
-            await _hand_back(deps, claiming)
-        if recording is not None and not recording.done():
-            await asyncio.wait({recording})  # its failure, if any, is this one's
+            await asyncio.shield(recording)
+    except BaseException as failure:
+        try:
+            if claiming is not None:
+                await _hand_back(deps, claiming)
+        finally:
+            await _records_end(recording, failure)
         raise
     return stats
+
+
+def _record_soon(
+    deps: BotData, sent: list[tuple[store.Claim, Outcome]]
+) -> asyncio.Task[None] | None:
+    """Start recording a batch's outcomes (see _record); None if nothing was sent."""
+    return asyncio.create_task(_record(deps, sent)) if sent else None
+
+
+async def _records_end(recording: asyncio.Task[None] | None, failure: BaseException) -> None:
+    """Let a record in flight end after the run failed; log its own failure, if another."""
+    if recording is None:
+        return
+    (result,) = await asyncio.gather(recording, return_exceptions=True)
+    if isinstance(result, Exception) and result is not failure:
+        logger.warning("Could not record a batch of reminders' outcomes: %r", result)
 
 
 async def _send_batch(
@@ -280,7 +311,7 @@ async def _send_batch(
         if claim.action is not Action.SEND:
             stats.skipped[claim.action.value] += 1
             _log_skip(claim, now)
-    to_send = [c for c in batch.claims if c.action is Action.SEND]
+    to_send = _sending(batch.claims)
     results = await asyncio.gather(
         *(_send(deps, c, batch.screens[c.slot_id], gate) for c in to_send),
         return_exceptions=True,
@@ -300,14 +331,22 @@ async def _send_batch(
 
 
 async def _hand_back(deps: BotData, claiming: asyncio.Task[_Batch]) -> None:
-    """Make a batch claimed ahead pending again, unsent, after the batch before it failed."""
+    """Make a batch claimed ahead pending again, unsent, after the run failed."""
     try:
         batch = await claiming
-        unsent = [(c, Outcome(RELEASED, 0)) for c in batch.claims if c.action is Action.SEND]
+    except Exception:  # its claim failed: _next_batch gave back what it had claimed
+        return
+    await _release(deps, batch.claims)
+
+
+async def _release(deps: BotData, claims: Sequence[store.Claim]) -> None:
+    """Record claimed nudges as not sent (pending again, for the next run)."""
+    unsent = [(c, Outcome(RELEASED, 0)) for c in _sending(claims)]
+    try:
         if unsent:
             await _record(deps, unsent)
     except Exception as exc:  # the database is away: like a kill right after a claim
-        logger.warning("Could not hand back a batch of claimed reminders: %r", exc)
+        logger.warning("Could not hand back %d claimed reminder(s): %r", len(unsent), exc)
 
 
 async def reminder_job(context: BandCoachContext) -> None:

@@ -156,12 +156,14 @@ async def _advance_page(
     try:
         async with deps.db.write() as session:
             due = await store.claim_due_timers(session, now, TIMER_PAGE, after=after)
-            claimed.set_result([row.id for row in due])
+            if not claimed.done():  # done only if the pass was cancelled meanwhile
+                claimed.set_result([row.id for row in due])
             shown = await _advance_claimed(session, deps, due, now)
         return [row.id for row in due], shown, []
-    except Exception:
+    except Exception as exc:
         if not due:  # nothing was claimed: the database itself failed
             raise
+        logger.warning("A page of %d timers failed; advancing them one by one: %r", len(due), exc)
     finally:
         if not claimed.done():
             claimed.set_result([])
@@ -218,17 +220,21 @@ async def advance_timers(deps: BotData, now: datetime) -> TimerRun:
             if not await store.any_due_timer(session, now):
                 return TimerRun(0, ())
         after = 0  # the id the next page starts after
-        while True:
-            claimed: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
-            pages.append(asyncio.create_task(_advance_page(deps, now, after, claimed)))
-            ids = await claimed
-            if len(ids) < TIMER_PAGE:
-                break
-            after = ids[-1]
-            if len(pages) >= PAGES_IN_FLIGHT:
-                await asyncio.wait({pages[-PAGES_IN_FLIGHT]})
-        results = await asyncio.gather(*pages, return_exceptions=True)
-    count, shown, failures = 0, list[LiveRef](), list[BaseException]()
+        try:
+            while True:
+                claimed: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
+                pages.append(asyncio.create_task(_advance_page(deps, now, after, claimed)))
+                ids = await claimed
+                if len(ids) < TIMER_PAGE:
+                    break
+                after = ids[-1]
+                if len(pages) >= PAGES_IN_FLIGHT:
+                    await asyncio.wait({pages[-PAGES_IN_FLIGHT]})
+        finally:  # pages already started end, even if the pass is cancelled
+            results = await asyncio.gather(*pages, return_exceptions=True)
+    count = 0
+    shown: list[LiveRef] = []
+    failures: list[BaseException] = []
     for result in results:
         if isinstance(result, BaseException):  # no page could be claimed
             failures.append(result)

@@ -67,7 +67,7 @@ async def load_prescriptions(
     }
 
 
-class TargetRow(NamedTuple):
+class StoredTarget(NamedTuple):
     """A stored target of one of a member's exercises (exercise_targets)."""
 
     user_id: int
@@ -76,7 +76,7 @@ class TargetRow(NamedTuple):
     hold: int | None
 
 
-class PlanRow(NamedTuple):
+class StoredPlan(NamedTuple):
     """What is stored of one of a member's routines (routine_plans)."""
 
     user_id: int
@@ -87,25 +87,25 @@ class PlanRow(NamedTuple):
 
 
 _MEMBERS: BindParameter[int] = bindparam("b_members", expanding=True)
-_TARGET_ROWS = select(*(ExerciseTarget.__table__.c[name] for name in TargetRow._fields)).where(
+_TARGET_ROWS = select(*(ExerciseTarget.__table__.c[name] for name in StoredTarget._fields)).where(
     ExerciseTarget.user_id.in_(_MEMBERS)
 )
-_PLAN_ROWS = select(*(RoutinePlan.__table__.c[name] for name in PlanRow._fields)).where(
+_PLAN_ROWS = select(*(RoutinePlan.__table__.c[name] for name in StoredPlan._fields)).where(
     RoutinePlan.user_id.in_(_MEMBERS)
 )
 
 
 async def _stored(
     session: AsyncSession, ids: Sequence[int]
-) -> tuple[dict[int, list[TargetRow]], dict[int, list[PlanRow]]]:
+) -> tuple[dict[int, list[StoredTarget]], dict[int, list[StoredPlan]]]:
     """Return the stored targets and routine plans of these members, by member (plain rows)."""
-    targets: dict[int, list[TargetRow]] = {i: [] for i in ids}
-    plans: dict[int, list[PlanRow]] = {i: [] for i in ids}
+    targets: dict[int, list[StoredTarget]] = {i: [] for i in ids}
+    plans: dict[int, list[StoredPlan]] = {i: [] for i in ids}
     if ids:
         for row in await run(session, _TARGET_ROWS, {"b_members": list(ids)}):
-            targets[row[0]].append(TargetRow(*row))
+            targets[row[0]].append(StoredTarget(*row))
         for row in await run(session, _PLAN_ROWS, {"b_members": list(ids)}):
-            plans[row[0]].append(PlanRow(*row))
+            plans[row[0]].append(StoredPlan(*row))
     return targets, plans
 
 
@@ -132,8 +132,8 @@ def reached_band(user: Banded | None, band: str | None) -> str | None:
 def _assemble(
     catalogue: Catalogue,
     reached: str | None,
-    target_rows: Sequence[TargetRow],
-    plan_rows: Sequence[PlanRow],
+    target_rows: Sequence[StoredTarget],
+    plan_rows: Sequence[StoredPlan],
 ) -> Prescription:
     """Return a plan from its stored rows; what was never stored comes from the catalogue."""
     if not target_rows and not plan_rows:  # nothing stored yet: the band's starting plan

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, case, func, select, update
+from sqlalchemy import bindparam, case, func, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.coaching import schedule
@@ -120,13 +120,19 @@ async def set_timezone(session: AsyncSession, user_id: int, zone: str, now: date
 
 async def due_pending_slots(session: AsyncSession, now: datetime, limit: int) -> list[int]:
     """Return ids of pending one-off slots (snoozes, follow-ups) due by `now` (indexed)."""
-    rows = await session.execute(
-        select(ReminderSlot.id)
-        .where(ReminderSlot.status == PENDING, ReminderSlot.due_at <= now)
-        .order_by(ReminderSlot.due_at)
-        .limit(limit)
-    )
+    rows = await run(session, _DUE_PENDING, {"b_now": now, "b_limit": limit})
     return list(rows.scalars())
+
+
+# The status is written into the SQL, not bound: only then may SQLite, and PostgreSQL with a
+# prepared statement's generic plan, use the partial index over pending slots (0009).
+_DUE_PENDING = (
+    select(ReminderSlot.id)
+    .where(ReminderSlot.status == literal_column(f"'{PENDING}'"),
+           ReminderSlot.due_at <= bindparam("b_now"))
+    .order_by(ReminderSlot.due_at)
+    .limit(bindparam("b_limit"))
+)  # fmt: skip
 
 
 async def insert_slot(

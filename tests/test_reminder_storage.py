@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bot.coaching.schedule import Action
 from storage import reminders as store
@@ -183,3 +183,17 @@ async def test_blocked_user_stops_and_ensure_scheduled_restarts(db: Database) ->
     async with db.read() as session:
         settings = await repo.get_reminder_settings(session, 1)
     assert settings is not None and settings.next_due_at == datetime(2026, 11, 23, 6, tzinfo=UTC)
+
+
+async def test_due_pending_slots_are_found_through_the_partial_index(db: Database) -> None:
+    # The status is in the SQL text, so the index over pending slots alone serves the query
+    # (migration 0009), whatever plan a prepared statement gets.
+    query = text(str(store._DUE_PENDING))  # the statement's own SQL, bound by name
+    params = {"b_now": datetime(2026, 11, 23, 7), "b_limit": 10}
+    async with db.write() as session:
+        if db.is_sqlite:
+            plan = (await session.execute(text(f"EXPLAIN QUERY PLAN {query}"), params)).all()
+        else:
+            await session.execute(text("SET LOCAL enable_seqscan = off"))  # a tiny table
+            plan = (await session.execute(text(f"EXPLAIN {query}"), params)).all()
+    assert "ix_reminder_slots_pending_due" in " ".join(str(row) for row in plan), plan
