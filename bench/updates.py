@@ -2,8 +2,9 @@
 
 Each member sends /start and taps through onboarding, a whole 2-round superset (Done and Skip
 rest until the summary) and the pain check-in, one update at a time; every update is timed to
-the end of its processing. The baseline is a bare PTB bot (one CommandHandler that replies)
-behind the same in-process fake Telegram, in the same run. Then many members tap at once.
+the end of its processing. The baseline is a bare PTB bot (one CommandHandler that replies,
+through PTB's stock request layer) behind the same in-process fake Telegram, in the same run.
+Then many members tap at once: each finds their button first, then all tap in one instant.
 """
 
 from __future__ import annotations
