@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from functools import cache
 from typing import Any
@@ -218,15 +218,16 @@ async def run(
     return await connection.execute(statement, [dict(p) for p in params])
 
 
-def for_dialect(session: AsyncSession, build: Callable[[str], Any]) -> Any:
-    """Return the statement `build` makes for the session's dialect, built once per dialect."""
-    return _built(build, session.get_bind().dialect.name)
+def for_dialect(session: AsyncSession, build: Callable[..., Any], *args: Hashable) -> Any:
+    """Return the statement build(dialect, *args) makes for the session's dialect, built once
+    per dialect and arguments."""
+    return _built(build, session.get_bind().dialect.name, *args)
 
 
 @cache
-def _built(build: Callable[[str], Any], dialect: str) -> Any:
-    """Return build(dialect), kept."""
-    return build(dialect)
+def _built(build: Callable[..., Any], dialect: str, *args: Hashable) -> Any:
+    """Return build(dialect, *args), kept."""
+    return build(dialect, *args)
 
 
 def upsert_insert(session: AsyncSession, table: Any) -> Any:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from functools import cache
 from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import ColumnElement, and_, bindparam, func, select, update
@@ -202,16 +201,14 @@ async def _upsert(
     session: AsyncSession, model: Any, rows: list[dict[str, Any]], key: list[str]
 ) -> None:
     """Insert or update many rows with one prepared statement (key columns never change)."""
-    dialect = session.get_bind().dialect.name
-    statement = _upsert_statement(dialect, model, tuple(key), tuple(rows[0]))
+    statement = for_dialect(session, _upsert_statement, model, tuple(key), tuple(rows[0]))
     await run(session, statement, rows)
 
 
-@cache
 def _upsert_statement(
     dialect: str, model: Any, key: tuple[str, ...], names: tuple[str, ...]
 ) -> Any:
-    """Return the INSERT … ON CONFLICT DO UPDATE of one table's rows, built once."""
+    """Return the INSERT … ON CONFLICT DO UPDATE of one table's rows."""
     insert = dialect_insert(dialect, model)
     changed = {name: insert.excluded[name] for name in names if name not in key}
     return insert.on_conflict_do_update(index_elements=list(key), set_=changed)
