@@ -240,7 +240,9 @@ async def advance_timers(deps: BotData, now: datetime) -> TimerRun:
             failures.append(result)
             continue
         ids, page, failed = result
-        count, shown, failures = count + len(ids), shown + list(page), failures + failed
+        count += len(ids)
+        shown += page
+        failures += failed
     return TimerRun(count, tuple(shown), tuple(failures))
 
 
