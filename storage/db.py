@@ -30,10 +30,15 @@ IDLE_PING_AFTER = 1.0  # seconds a PostgreSQL connection may sit in the pool unc
 # Wall-clock seconds a deferred write waits on SQLite for a write transaction to ride along
 # with before it is written in one of its own.
 DEFER_AT_MOST = 0.2
+# Wall-clock seconds a deferred write waits on PostgreSQL, where it is written in a transaction
+# of its own: a crowd's edits are recorded a few transactions at a time, not one each.
+GATHER_FOR = 0.05
 DEFERRED_LIMIT = 10_000  # queued deferred writes kept through an outage; older ones are dropped
 _WRITE_OPTION = "bandcoach_write"
 
-DeferredWrite = Callable[[AsyncSession], Awaitable[object]]
+# Writes the deferred items queued for it, in one go.
+DeferredWrite = Callable[[AsyncSession, list[Any]], Awaitable[object]]
+Deferred = tuple[DeferredWrite, Any]
 logger = logging.getLogger(__name__)
 
 
@@ -85,7 +90,7 @@ class Database:
         self._writer = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self._queue: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
         self._writing: asyncio.Task[object] | None = None
-        self._deferred: list[DeferredWrite] = []
+        self._deferred: list[Deferred] = []
         self._flush: asyncio.TimerHandle | None = None
         self._flushing: set[asyncio.Task[None]] = set()
 
@@ -111,7 +116,7 @@ class Database:
             return
         async with self._write_queue():
             self._writing = task
-            taken: list[DeferredWrite] = []
+            taken: list[Deferred] = []
             try:
                 async with self._writer() as session, session.begin():
                     taken = await self._run_deferred(session)
@@ -122,19 +127,20 @@ class Database:
             finally:
                 self._writing = None
 
-    def defer(self, write: DeferredWrite) -> None:
+    def defer(self, write: DeferredWrite, item: Any) -> None:
         """Queue a small write that may be late or repeated (a confirmed edit), to save a
-        transaction of its own.
+        transaction of its own: `write(session, items)` later writes this item with every
+        other item queued for it meanwhile.
 
         On SQLite it rides at the start of this process's next write transaction, or is
-        written alone DEFER_AT_MOST seconds later. On PostgreSQL it is written at once in the
-        background, with whatever else was queued meanwhile, never inside a member's
-        transaction (where its row lock could meet that member's and deadlock).
+        written alone DEFER_AT_MOST seconds later. On PostgreSQL it is written GATHER_FOR
+        seconds later in the background, with whatever else was queued meanwhile, never inside
+        a member's transaction (where its row lock could meet that member's and deadlock).
         """
-        self._deferred.append(write)
+        self._deferred.append((write, item))
         del self._deferred[:-DEFERRED_LIMIT]
         if self._flush is None:
-            delay = DEFER_AT_MOST if self.is_sqlite else 0.0
+            delay = DEFER_AT_MOST if self.is_sqlite else GATHER_FOR
             self._flush = asyncio.get_running_loop().call_later(delay, self._start_flush)
 
     def _start_flush(self) -> None:
@@ -169,7 +175,7 @@ class Database:
             self._deferred[:0] = taken
             raise
 
-    async def _run_deferred(self, session: AsyncSession) -> list[DeferredWrite]:
+    async def _run_deferred(self, session: AsyncSession) -> list[Deferred]:
         """Run the queued deferred writes in `session` (SQLite) and return them."""
         taken, self._deferred = self._deferred, []
         if taken:
@@ -177,12 +183,16 @@ class Database:
         return taken
 
     @staticmethod
-    async def _run_all(session: AsyncSession, writes: Sequence[DeferredWrite]) -> None:
-        """Run deferred writes; one that fails is dropped (a later retry repairs what it did)
-        and does not fail the transaction it rode with."""
-        for write in writes:
+    async def _run_all(session: AsyncSession, deferred: Sequence[Deferred]) -> None:
+        """Run deferred writes, each once with its items in the order queued; one that fails
+        is dropped (a later retry repairs what it did) and does not fail the transaction it
+        rode with."""
+        items: dict[DeferredWrite, list[Any]] = {}
+        for write, item in deferred:
+            items.setdefault(write, []).append(item)
+        for write, queued in items.items():
             try:
-                await write(session)
+                await write(session, queued)
             except Exception as exc:  # SQLite undoes just that statement
                 logger.warning("A deferred write failed and was dropped: %r", exc)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, bindparam, case, delete, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -324,21 +324,30 @@ _CLAIM_SEND = (
 
 
 _VERSION: BindParameter[int] = bindparam("b_version", type_=LiveMessage.version.type)
-_CURRENT = LiveMessage.send_from <= _VERSION  # the push was for the row's current message
+_NOW = bindparam("b_now", type_=LiveMessage.due_at.type)
+_NEWER = LiveMessage.shown_version < _VERSION  # this push is newer than any confirmed
+_CURRENT = and_(_NEWER, LiveMessage.send_from <= _VERSION)  # ... and for the current message
+# A newer screen nobody pushes any more (the chat blocked the bot, the push was given up): a
+# record arriving late must not start pushing it again.
+_GIVEN_UP = and_(LiveMessage.due_at.is_(None), LiveMessage.version != LiveMessage.shown_version)
+# Record a push Telegram made. One newer than any confirmed is shown: done unless a newer
+# screen waits. One older than a confirmed push landed after it (two pushes crossed): the
+# row is pushed again so the newest screen ends up on top. Either way the row is free.
 _CONFIRM = (
     update(LiveMessage)
-    .where(LiveMessage.id == bindparam("b_id"), LiveMessage.shown_version < _VERSION)
+    .where(LiveMessage.id == bindparam("b_id"), LiveMessage.shown_version != _VERSION)
     .values(
-        shown_version=_VERSION,
+        shown_version=case((_NEWER, _VERSION), else_=LiveMessage.shown_version),
         message_id=case(
             (_CURRENT, bindparam("b_message", type_=LiveMessage.message_id.type)),
             else_=LiveMessage.message_id,
         ),
         due_at=case(
-            (LiveMessage.version == _VERSION, None),
-            else_=bindparam("b_now", type_=LiveMessage.due_at.type),
+            (and_(_NEWER, LiveMessage.version == _VERSION), None),
+            (_GIVEN_UP, None),
+            else_=_NOW,
         ),
-        attempts=0,
+        attempts=case((_NEWER, 0), else_=LiveMessage.attempts),
         unsure_sends=case((_CURRENT, 0), else_=LiveMessage.unsure_sends),
         owner=None,
         claimed_until=None,
@@ -355,15 +364,29 @@ async def confirm(
     version was confirmed first (two pushes crossed), the older one landed last: the row is
     pushed again so the newest screen ends up on top.
     """
-    params = {"b_id": row_id, "b_version": version, "b_message": message_id, "b_now": now}
-    result = await run(session, _CONFIRM, params)
-    if not result.rowcount:
-        await session.execute(
-            update(LiveMessage)
-            .where(LiveMessage.id == row_id, LiveMessage.shown_version > version)
-            .values(due_at=now, owner=None, claimed_until=None)
-            .execution_options(synchronize_session=False)
-        )
+    await confirm_many(session, [Confirmed(row_id, version, message_id, now)])
+
+
+class Confirmed(NamedTuple):
+    """An edit Telegram made: `version` of a row is shown in `message_id` since `at`."""
+
+    row_id: int
+    version: int
+    message_id: int
+    at: datetime
+
+
+async def confirm_many(session: AsyncSession, confirmed: Sequence[Confirmed]) -> None:
+    """Record many pushes, in the order they landed, as `confirm` does each, in one statement.
+
+    A row's last push in the batch is the one Telegram shows, so only that one is recorded.
+    """
+    last = {c.row_id: c for c in confirmed}
+    params = [
+        {"b_id": c.row_id, "b_version": c.version, "b_message": c.message_id, "b_now": c.at}
+        for c in last.values()
+    ]
+    await run(session, _CONFIRM, params[0] if len(params) == 1 else params)
 
 
 async def retry_at(

@@ -93,6 +93,39 @@ async def test_a_late_confirm_never_pulls_the_row_back_into_a_message_it_left(
 
 
 @pytest.mark.usefixtures("member")
+@pytest.mark.parametrize(
+    ("landed", "pushed_again"),
+    [((1, 2), False), ((2, 1), True)],
+    ids=["in order", "the older one last"],
+)
+async def test_a_batch_of_confirms_records_the_edit_that_landed_last(
+    db: Database, clock: ManualClock, landed: tuple[int, int], pushed_again: bool
+) -> None:
+    row_id = await put(db, clock, "rest 20", message_id=10)
+    await put(db, clock, "rest 15")
+    async with db.write() as session:
+        await live.confirm_many(
+            session, [live.Confirmed(row_id, version, 10, clock()) for version in landed]
+        )
+    row = await stored(db, row_id)
+    assert row.shown_version == landed[-1]  # what Telegram shows now
+    assert (row.due_at is not None) is pushed_again  # rest 15 goes on top again
+
+
+@pytest.mark.usefixtures("member")
+async def test_a_late_confirm_does_not_revive_pushes_to_a_chat_that_blocked_the_bot(
+    db: Database, clock: ManualClock
+) -> None:
+    row_id = await put(db, clock, "rest 20", message_id=10)
+    await put(db, clock, "rest 15")  # the tick whose edit Telegram refused
+    async with db.write() as session:
+        await live.drop_chat(session, 1)
+        await live.confirm(session, row_id, 1, 10, clock())  # rest 20's record comes late
+    row = await stored(db, row_id)
+    assert (row.shown_version, row.due_at) == (1, None)
+
+
+@pytest.mark.usefixtures("member")
 async def test_only_one_process_may_send_a_new_message(db: Database, clock: ManualClock) -> None:
     row_id = await put(db, clock, "step", new_message=True)
     version = (await pending(db, row_id)).version

@@ -120,8 +120,8 @@ class Pusher:
         if result.kind is Kind.SHOWN and row.message_id is not None:
             # An edit: repeating one is harmless, so its record waits to ride along with the
             # next write (a transaction per tap saved). A new message's id is stored at once.
-            confirmed = (row.id, row.version, row.message_id, now)
-            self.db.defer(lambda session: live.confirm(session, *confirmed))
+            confirmed = live.Confirmed(row.id, row.version, row.message_id, now)
+            self.db.defer(live.confirm_many, confirmed)
             _remember(self._shown, row.id, row.version)
             return False
         async with self.db.write() as session:
