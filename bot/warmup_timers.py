@@ -37,7 +37,6 @@ from bot.warmups import Shown, live_key, log_set, show, state_of
 from storage import live_messages as live
 from storage import reminders as followups
 from storage import sessions as store
-from storage.models import WorkoutSession
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +58,7 @@ class _Next:
 
 
 def _next(
-    row: WorkoutSession | store.DueTimer, plan: Plan, deps: BotData, now: datetime
+    row: store.SessionRow | store.DueTimer, plan: Plan, deps: BotData, now: datetime
 ) -> _Next | None:
     """Return a due countdown's next phase; None if it needs the full path (a set to log, or
     a timer on a phase or position that has none)."""
@@ -81,7 +80,7 @@ def _next(
 
 
 async def _advance(
-    session: AsyncSession, deps: BotData, row: WorkoutSession, chat_id: int, now: datetime
+    session: AsyncSession, deps: BotData, row: store.SessionRow, chat_id: int, now: datetime
 ) -> Shown:
     """Advance one due countdown in `session`: a tick, a rest's end, or a finished timed set."""
     due = row.timer_due_at

@@ -60,6 +60,8 @@ REFUSALS: dict[Refusal, str] = {
 
 
 Shown = tuple[LiveRef, ...]  # the live messages a change wrote, for delivery to push
+Row = store.SessionRow
+AnyRow = WorkoutSession | store.SessionRow  # a session just started or set up is an ORM row
 
 
 def live_key(session_id: int) -> str:
@@ -67,14 +69,14 @@ def live_key(session_id: int) -> str:
     return f"ws{session_id}"
 
 
-def state_of(row: WorkoutSession | store.DueTimer) -> SessionState:
+def state_of(row: AnyRow | store.DueTimer) -> SessionState:
     """Return the part of a session row its screen is drawn from."""
     last = row.last_logged_at
     undo_until = last + UNDO_WINDOW if last is not None else None
     return SessionState(row.id, row.plan, row.position, row.phase, row.timer_due_at, undo_until)
 
 
-def step_of(row: WorkoutSession) -> PlanStep:
+def step_of(row: Row) -> PlanStep:
     """Return the plan step at the session's position."""
     return Plan.from_json(row.plan).steps[row.position]
 
@@ -82,7 +84,7 @@ def step_of(row: WorkoutSession) -> PlanStep:
 async def show(
     session: AsyncSession,
     deps: BotData,
-    row: WorkoutSession,
+    row: AnyRow,
     chat_id: int,
     now: datetime,
     *,
@@ -103,14 +105,14 @@ async def show(
 
 
 async def end_screen(
-    session: AsyncSession, row: WorkoutSession, now: datetime, *, finished: bool
+    session: AsyncSession, row: AnyRow, now: datetime, *, finished: bool
 ) -> Screen:
     """Return the summary of a session that just ended, with the first check-in question."""
     sets = await store.sets_of(session, row.id)
     return summary_screen(state_of(row), sets, row.started_at, now, finished=finished)
 
 
-async def close(session: AsyncSession, row: WorkoutSession, status: str, now: datetime) -> bool:
+async def close(session: AsyncSession, row: AnyRow, status: str, now: datetime) -> bool:
     """End a session (stopped, abandoned) and schedule its follow-up; False if already ended."""
     if not await store.end_session(session, row.id, status=status, now=now):
         return False
@@ -123,7 +125,7 @@ async def close(session: AsyncSession, row: WorkoutSession, status: str, now: da
 async def log_set(
     session: AsyncSession,
     deps: BotData,
-    row: WorkoutSession,
+    row: Row,
     chat_id: int,
     now: datetime,
     *,
@@ -162,8 +164,7 @@ async def log_set(
         screen = await end_screen(session, row, now, finished=True)
         return await show(session, deps, row, chat_id, now, screen=screen, lane=lane,
                                new_message=new_message)  # fmt: skip
-    awaited = Awaited(Awaiting.SESSION, row.id).encode()
-    await repo.set_awaiting(session, row.user_id, awaited)
+    await _wait_for(session, row, Awaited(Awaiting.SESSION, row.id))
     row.position, row.phase, row.timer_due_at = nxt.position, nxt.phase, nxt.timer_due_at
     screen = session_screen(deps.catalogue, state_of(row), now)
     if lane is not Lane.REPLY:  # no tap, so no toast: the screen says what was logged
@@ -173,10 +174,18 @@ async def log_set(
                       new_message=new_message, adopt=adopt)  # fmt: skip
 
 
+async def _wait_for(session: AsyncSession, row: Row, awaited: Awaited) -> None:
+    """Store what typed input the session waits for now, unless the member's row says so."""
+    encoded = awaited.encode()
+    if row.awaiting != encoded:
+        await repo.set_awaiting(session, row.user_id, encoded)
+        row.awaiting = encoded
+
+
 async def change_phase(
     session: AsyncSession,
     deps: BotData,
-    row: WorkoutSession,
+    row: Row,
     chat_id: int,
     phase: str,
     due: datetime | None,
@@ -190,7 +199,7 @@ async def change_phase(
         timer_due_at=due, now=now,
     ):  # fmt: skip
         return None
-    await repo.set_awaiting(session, row.user_id, awaited.encode())
+    await _wait_for(session, row, awaited)
     row.phase, row.timer_due_at = phase, due
     return await show(session, deps, row, chat_id, now, adopt=adopt)
 
@@ -198,7 +207,7 @@ async def change_phase(
 async def stop(
     session: AsyncSession,
     deps: BotData,
-    row: WorkoutSession,
+    row: Row,
     chat_id: int,
     adopt: int | None = None,
 ) -> Shown | None:
@@ -224,7 +233,7 @@ def _logged(step: PlanStep, tap: Tap) -> tuple[int, str] | None:
 
 
 async def _apply(
-    session: AsyncSession, deps: BotData, row: WorkoutSession, chat: Chat, tap: Tap
+    session: AsyncSession, deps: BotData, row: Row, chat: Chat, tap: Tap
 ) -> Shown | None:
     """Carry out a tap the guard table allowed; None if the session moved on meanwhile."""
     step, sid, now, at = step_of(row), row.id, deps.clock(), chat.chat_id
@@ -247,7 +256,7 @@ async def _apply(
     return await change_phase(session, deps, row, at, phase, due, awaited, adopt)
 
 
-async def take_back(session: AsyncSession, deps: BotData, row: WorkoutSession, chat: Chat) -> Reply:
+async def take_back(session: AsyncSession, deps: BotData, row: Row, chat: Chat) -> Reply:
     """Undo the last set, or a Stop, within a minute; the session carries on from there."""
     now = deps.clock()
     await checkin_store.lock_user(session, row.user_id)  # a reopened session: the only one
@@ -266,7 +275,7 @@ async def take_back(session: AsyncSession, deps: BotData, row: WorkoutSession, c
                                  new_position=back_to, now=now):  # fmt: skip
         return Reply(answer=t.UNDONE_ALREADY)
     await followups.cancel_followups(session, row.id)
-    await repo.set_awaiting(session, row.user_id, Awaited(Awaiting.SESSION, row.id).encode())
+    await _wait_for(session, row, Awaited(Awaiting.SESSION, row.id))
     row.status, row.position, row.phase, row.timer_due_at = ACTIVE, back_to, STEP, None
     row.last_logged_at = None
     shown = await show(session, deps, row, chat.chat_id, now, adopt=chat.message_id)
@@ -295,7 +304,7 @@ async def on_tap(deps: BotData, chat: Chat, data: str) -> Reply:
     return Reply(answer=answer, live=shown)
 
 
-def _facts(row: WorkoutSession | None, user_id: int) -> SessionFacts | None:
+def _facts(row: Row | None, user_id: int) -> SessionFacts | None:
     """Return what the guard table needs about a session, seen by this user."""
     if row is None:
         return None

@@ -22,6 +22,7 @@ from storage.db import frozen_json, run
 from storage.models import SessionSet, User, WorkoutSession
 
 ACTIVE = SessionStatus.ACTIVE
+_SESSIONS = WorkoutSession.__table__
 
 
 @dataclass(frozen=True)
@@ -41,12 +42,52 @@ async def get_session(session: AsyncSession, session_id: int) -> WorkoutSession 
     return await session.get(WorkoutSession, session_id, populate_existing=True)
 
 
-async def session_snapshot(session: AsyncSession, session_id: int) -> WorkoutSession | None:
-    """Return a workout session by id, detached: changes go through conditional updates only."""
-    row = await get_session(session, session_id)
-    if row is not None:
-        session.expunge(row)  # its attributes follow the change locally, never flushed
-    return row
+@dataclass(slots=True)
+class SessionRow:
+    """A workout session as read for a change, with its member's awaited input: plain values
+    the caller updates as the change goes (the database changes through conditional updates
+    only)."""
+
+    id: int
+    user_id: int
+    routine_key: str
+    rounds: int
+    band: str | None
+    timezone: str | None
+    status: str
+    plan: dict[str, Any]  # shared by sessions with the same plan: never changed in place
+    position: int
+    phase: str
+    timer_due_at: datetime | None
+    started_at: datetime
+    updated_at: datetime
+    ended_at: datetime | None
+    last_logged_at: datetime | None
+    awaiting: str | None  # the member's, as the change found it
+
+
+async def session_snapshot(session: AsyncSession, session_id: int) -> SessionRow | None:
+    """Return a workout session by id as plain values (no ORM object to build and track)."""
+    found = (await run(session, _SNAPSHOT, {"b_id": session_id})).first()
+    if found is None:
+        return None
+    values = list(found)
+    values[_PLAN] = frozen_json(values[_PLAN])
+    return SessionRow(*values)
+
+
+_SESSION_COLUMNS = [_SESSIONS.c[name] for name in SessionRow.__slots__[:-1]]  # all but awaiting
+_PLAN = SessionRow.__slots__.index("plan")  # read as text: decoded once per distinct plan
+_SNAPSHOT = (
+    select(
+        *_SESSION_COLUMNS[:_PLAN],
+        cast(_SESSIONS.c.plan, Text),
+        *_SESSION_COLUMNS[_PLAN + 1 :],
+        User.awaiting,
+    )
+    .join(User, User.id == WorkoutSession.user_id)
+    .where(WorkoutSession.id == bindparam("b_id"))
+)
 
 
 async def active_session(session: AsyncSession, user_id: int) -> WorkoutSession | None:
@@ -297,30 +338,30 @@ class DueTimer(NamedTuple):
     last_logged_at: datetime | None
 
 
-_TIMERS = WorkoutSession.__table__
 # The due ids are locked and paged first, narrow, then their rows are read: sorting the wide
 # rows (plans of several KB) of every due session costs PostgreSQL a sort on disk whenever
 # its planner has no statistics yet, as right after a burst of new sessions.
 _DUE_IDS = (
-    select(_TIMERS.c.id)
+    select(_SESSIONS.c.id)
     .where(
-        _TIMERS.c.timer_due_at <= bindparam("b_now"),
-        _TIMERS.c.status == ACTIVE,
-        _TIMERS.c.id > bindparam("b_after"),
+        _SESSIONS.c.timer_due_at <= bindparam("b_now"),
+        _SESSIONS.c.status == ACTIVE,
+        _SESSIONS.c.id > bindparam("b_after"),
     )
-    .order_by(_TIMERS.c.id)
+    .order_by(_SESSIONS.c.id)
     .limit(bindparam("b_limit"))
     .with_for_update(skip_locked=True)
 )
 _DUE_TIMERS = (
     select(
-        _TIMERS.c.id, _TIMERS.c.user_id, User.chat_id, cast(_TIMERS.c.plan, Text),
-        _TIMERS.c.position, _TIMERS.c.phase, _TIMERS.c.timer_due_at, _TIMERS.c.last_logged_at,
+        _SESSIONS.c.id, _SESSIONS.c.user_id, User.chat_id, cast(_SESSIONS.c.plan, Text),
+        _SESSIONS.c.position, _SESSIONS.c.phase, _SESSIONS.c.timer_due_at,
+        _SESSIONS.c.last_logged_at,
     )
-    .join(User, User.id == _TIMERS.c.user_id)
-    .where(_TIMERS.c.id.in_(_DUE_IDS.scalar_subquery()))
-    .order_by(_TIMERS.c.id)
-    .with_for_update(of=_TIMERS)  # already ours: this reads each row as it is, once locked
+    .join(User, User.id == _SESSIONS.c.user_id)
+    .where(_SESSIONS.c.id.in_(_DUE_IDS.scalar_subquery()))
+    .order_by(_SESSIONS.c.id)
+    .with_for_update(of=_SESSIONS)  # already ours: this reads each row as it is, once locked
 )  # fmt: skip
 
 
@@ -330,8 +371,8 @@ async def any_due_timer(session: AsyncSession, now: datetime) -> bool:
 
 
 _ANY_DUE = (
-    select(_TIMERS.c.id)
-    .where(_TIMERS.c.timer_due_at <= bindparam("b_now"), _TIMERS.c.status == ACTIVE)
+    select(_SESSIONS.c.id)
+    .where(_SESSIONS.c.timer_due_at <= bindparam("b_now"), _SESSIONS.c.status == ACTIVE)
     .limit(1)
 )
 
