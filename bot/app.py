@@ -112,7 +112,11 @@ def _assemble(app: BandCoachApp, settings: Settings, clock: Clock, catalogue: Ca
     """Fill in the shared parts every callback and job reads from bot_data."""
     deps = app.bot_data
     deps.settings, deps.clock, deps.catalogue = settings, clock, catalogue
-    deps.db = Database(settings.async_database_url(), busy_timeout=settings.sqlite_busy_timeout)
+    deps.db = Database(
+        settings.async_database_url(),
+        busy_timeout=settings.sqlite_busy_timeout,
+        pool_size=settings.database_pool_size,
+    )
     limiter = LaneLimiter(settings.telegram_messages_per_second)
 
     async def notify_admins(text: str) -> None:

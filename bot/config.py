@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from storage.db import POOL_SIZE
+
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_DATA_DIR = Path("data")
 TOKEN_PATTERN = re.compile(r"^\d{5,16}:[A-Za-z0-9_-]{30,}$")
@@ -40,6 +42,8 @@ class Settings(BaseSettings):
     # How long an update waits for another process's write to a SQLite file before the member
     # is told the database is busy.
     sqlite_busy_timeout: float = Field(default=10.0, gt=0, le=120)
+    # PostgreSQL connections each bot process keeps open (every process has its own).
+    database_pool_size: int = Field(default=POOL_SIZE, ge=1, le=100)
     # Webhook mode (`bandcoach run --webhook`, or whenever WEBHOOK_URL is set).
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None

@@ -277,3 +277,36 @@ def test_the_test_postgres_lives_outside_pytests_shared_temp_tree(
     home = Path(pg_server.pgdata).resolve()
     assert not home.is_relative_to(tmp_path_factory.getbasetemp().resolve())
     assert not any(part.startswith("pytest-of-") for part in home.parts)
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_a_burst_of_transactions_keeps_its_connections_for_the_next(
+    database_url: str,
+) -> None:
+    db, crowd = Database(database_url), 8
+    opened: set[int] = set()
+
+    async def burst() -> None:
+        """Hold `crowd` read sessions open at once, each on its own connection."""
+        all_in, release = asyncio.Barrier(crowd + 1), asyncio.Event()
+
+        async def hold() -> None:
+            async with db.read() as session:
+                opened.add((await session.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+                await all_in.wait()
+                await release.wait()
+
+        holders = [asyncio.create_task(hold()) for _ in range(crowd)]
+        await all_in.wait()  # every holder has its connection
+        release.set()
+        await asyncio.gather(*holders)
+
+    try:
+        await burst()
+        await burst()
+        # SQLAlchemy's default keeps 5 of a burst's connections; the rest are closed, and the
+        # next burst pays to open them (and prepare their statements) again.
+        assert len(opened) == crowd
+        assert db.engine.pool.checkedin() == crowd  # type: ignore[attr-defined]
+    finally:
+        await db.dispose()
