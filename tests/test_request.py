@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import orjson
 import pytest
@@ -72,3 +74,37 @@ async def test_transport_faults_become_ptbs_errors(
     finally:
         await bot.request.shutdown()
     assert orjson.loads(seen[-1].content)["chat_id"] == "42", "the call reached the transport"
+
+
+async def test_a_proxy_from_the_environment_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
+    lines: list[bytes] = []
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Answer one proxied call with getMe's result, keeping its request line."""
+        head = await reader.readuntil(b"\r\n\r\n")
+        lines.append(head.split(b"\r\n")[0])
+        length = next(
+            int(line.split(b":")[1]) for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        )  # fmt: skip
+        await reader.readexactly(length)
+        body = orjson.dumps({"ok": True, "result": ME})
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n")
+        writer.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(proxy, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    # A host that does not resolve: only the proxy can answer for it.
+    bot = Bot(FAKE_TOKEN, base_url="http://bandcoach.invalid/bot", request=BotRequest())
+    try:
+        async with bot:
+            assert bot.bot.username == "coach_bot"
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert lines == [f"POST http://bandcoach.invalid/bot{FAKE_TOKEN}/getMe HTTP/1.1".encode()]
