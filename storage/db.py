@@ -14,7 +14,7 @@ import orjson
 from sqlalchemy import event
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -31,11 +31,8 @@ IDLE_PING_AFTER = 1.0  # seconds a PostgreSQL connection may sit in the pool unc
 # (5, plus 10 opened for a burst and closed after it) made every crowd of taps pay for new
 # connections and their prepared statements again; 50 taps at once took 30 % longer.
 POOL_SIZE = 10
-# Wall-clock seconds a deferred write waits on SQLite for a write transaction to ride along
-# with before it is written in one of its own.
-DEFER_AT_MOST = 0.2
-# Wall-clock seconds a deferred write waits on PostgreSQL, where it is written in a transaction
-# of its own: a crowd's edits are recorded a few transactions at a time, not one each.
+# Wall-clock seconds a deferred write waits for others to be written with: a crowd's edits are
+# recorded a transaction and a statement at a time, not one each.
 GATHER_FOR = 0.05
 DEFERRED_LIMIT = 10_000  # queued deferred writes kept through an outage; older ones are dropped
 _WRITE_OPTION = "bandcoach_write"
@@ -128,14 +125,9 @@ class Database:
             return
         async with self._write_queue():
             self._writing = task
-            taken: list[Deferred] = []
             try:
                 async with self._writer() as session, session.begin():
-                    taken = await self._run_deferred(session)
                     yield session
-            except BaseException:
-                self._deferred[:0] = taken  # not committed: they wait for the next write
-                raise
             finally:
                 self._writing = None
 
@@ -144,16 +136,15 @@ class Database:
         transaction of its own: `write(session, items)` later writes this item with every
         other item queued for it meanwhile.
 
-        On SQLite it rides at the start of this process's next write transaction, or is
-        written alone DEFER_AT_MOST seconds later. On PostgreSQL it is written GATHER_FOR
-        seconds later in the background, with whatever else was queued meanwhile, never inside
-        a member's transaction (where its row lock could meet that member's and deadlock).
+        It is written GATHER_FOR seconds later in a background transaction, with whatever else
+        was queued meanwhile; never inside a member's transaction, where it would add to that
+        member's wait (and on PostgreSQL its row locks could meet the member's and deadlock).
         """
         self._deferred.append((write, item))
         del self._deferred[:-DEFERRED_LIMIT]
         if self._flush is None:
-            delay = DEFER_AT_MOST if self.is_sqlite else GATHER_FOR
-            self._flush = asyncio.get_running_loop().call_later(delay, self._start_flush)
+            loop = asyncio.get_running_loop()
+            self._flush = loop.call_later(GATHER_FOR, self._start_flush)
 
     def _start_flush(self) -> None:
         """Write the queued deferred writes in a background task."""
@@ -176,37 +167,34 @@ class Database:
         await asyncio.gather(*running, return_exceptions=True)
         if not self._deferred:
             return
-        if self.is_sqlite:
-            async with self.write():  # write() runs them first
-                return
         taken, self._deferred = self._deferred, []
         try:
-            async with self._writer() as session, session.begin():
-                await self._run_all(session, taken)
+            await self._write_all(taken)
         except BaseException:
             self._deferred[:0] = taken
             raise
 
-    async def _run_deferred(self, session: AsyncSession) -> list[Deferred]:
-        """Run the queued deferred writes in `session` (SQLite) and return them."""
-        taken, self._deferred = self._deferred, []
-        if taken:
-            await self._run_all(session, taken)
-        return taken
-
-    @staticmethod
-    async def _run_all(session: AsyncSession, deferred: Sequence[Deferred]) -> None:
-        """Run deferred writes, each once with its items in the order queued; one that fails
-        is dropped (a later retry repairs what it did) and does not fail the transaction it
-        rode with."""
+    async def _write_all(self, deferred: Sequence[Deferred]) -> None:
+        """Run deferred writes in one transaction, each once with its items in the order
+        queued. One that fails is dropped (a later retry repairs what it did), and the others
+        are written without it."""
         items: dict[DeferredWrite, list[Any]] = {}
         for write, item in deferred:
             items.setdefault(write, []).append(item)
-        for write, queued in items.items():
+        while items:
+            failing: DeferredWrite | None = None  # the write running, should it fail
             try:
-                await write(session, queued)
-            except Exception as exc:  # SQLite undoes just that statement
+                async with self.write() as session:
+                    for write, queued in items.items():
+                        failing = write
+                        await write(session, queued)
+                    failing = None
+                return
+            except DBAPIError as exc:
+                if failing is None or exc.connection_invalidated:
+                    raise  # not one write's doing (the database is away): all are kept
                 logger.warning("A deferred write failed and was dropped: %r", exc)
+                del items[failing]
 
     def _write_queue(self) -> asyncio.Lock:
         """Return this event loop's write lock (a Database may outlive a loop, e.g. migrations)."""

@@ -317,7 +317,7 @@ class HostileWorld(RuleBasedStateMachine):
         """Run one member's update (or a clock move), then check nobody else's rows changed."""
         self._step(line)
         others = [m.user_id for m in self.members if m is not actor]
-        # Earlier edits' records ride along with the next write (Database.defer): write them
+        # Earlier edits' records are written a moment later (Database.defer): write them
         # first, so the rows compared are settled and any change is this update's doing.
         self._run(self.app.bot_data.delivery.settle())
         before = {} if actor is None else self._run(rows_of(self.db, others))

@@ -179,7 +179,7 @@ async def test_a_late_push_of_an_older_screen_never_shows_it_again(
     await pusher.push(await write(db, clock, "step 2"))  # …tap B commits and pushes first
     await pusher.push(older)  # A's push comes late: the row is read back, nothing is shown
     assert [c.params["text"] for c in fake.calls_to("editMessageText")] == ["step 2"]
-    await db.flush_deferred()  # an edit's record rides with the next write (Database.defer)
+    await db.flush_deferred()  # an edit's record is written a moment later (Database.defer)
     row = await stored(db, older.id)
     assert row.shown_version == row.version and row.due_at is None
 

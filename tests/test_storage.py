@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import event, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from storage import repositories as repo
@@ -310,3 +310,26 @@ async def test_a_burst_of_transactions_keeps_its_connections_for_the_next(
         assert db.engine.pool.checkedin() == crowd  # type: ignore[attr-defined]
     finally:
         await db.dispose()
+
+
+async def test_a_deferred_write_that_fails_is_dropped_and_the_others_are_written(
+    db: Database,
+) -> None:
+    await make_user(db)
+    tried: list[object] = []
+
+    async def broken(session: Any, items: list[object]) -> None:
+        tried.extend(items)
+        await session.execute(text("UPDATE no_such_table SET x = 1"))
+
+    async def rename(session: Any, items: list[str]) -> None:
+        await session.execute(update(User).where(User.id == 1).values(first_name=items[-1]))
+
+    db.defer(broken, "bad")
+    db.defer(rename, "Alex")
+    db.defer(rename, "Sam Jr")  # the later item of one write comes last
+    await db.flush_deferred()
+    await db.flush_deferred()  # nothing left: the broken write is not tried again
+    async with db.read() as session:
+        assert await session.scalar(select(User.first_name).where(User.id == 1)) == "Sam Jr"
+    assert tried == ["bad"]

@@ -118,8 +118,9 @@ class Pusher:
         now = self.clock()
         gone = False
         if result.kind is Kind.SHOWN and row.message_id is not None:
-            # An edit: repeating one is harmless, so its record waits to ride along with the
-            # next write (a transaction per tap saved). A new message's id is stored at once.
+            # An edit: repeating one is harmless, so its record waits to be written with the
+            # others of the next moment (one transaction for many). A new message's id is
+            # stored at once.
             confirmed = live.Confirmed(row.id, row.version, row.message_id, now)
             self.db.defer(live.confirm_many, confirmed)
             _remember(self._shown, row.id, row.version)
