@@ -33,7 +33,7 @@ from bot.coaching.session import (
 from bot.coaching.session_screens import session_screen
 from bot.context import BotData
 from bot.delivery import Lane
-from bot.warmups import Shown, live_key, log_set, show, state_of
+from bot.warmups import Shown, log_set, show, state_of
 from storage import live_messages as live
 from storage import reminders as followups
 from storage import sessions as store
@@ -137,7 +137,7 @@ async def _advance_claimed(
     for row, nxt in moves:
         moved = row._replace(phase=nxt.phase, timer_due_at=nxt.timer_due_at)
         screen = session_screen(deps.catalogue, state_of(moved), now)
-        puts.append(live.Put(row.user_id, row.chat_id, live_key(row.id), screen.to_json(),
+        puts.append(live.Put(row.user_id, row.chat_id, store.live_key(row.id), screen.to_json(),
                              nxt.lane))  # fmt: skip
     return (*shown, *await live.put_many(session, puts, now))
 

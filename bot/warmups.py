@@ -48,6 +48,7 @@ from storage import reminders as followups
 from storage import repositories as repo
 from storage import sessions as store
 from storage.models import WorkoutSession
+from storage.sessions import live_key
 
 REFUSALS: dict[Refusal, str] = {
     Refusal.UNKNOWN: t.BAD_BUTTON,
@@ -62,11 +63,6 @@ REFUSALS: dict[Refusal, str] = {
 Shown = tuple[LiveRef, ...]  # the live messages a change wrote, for delivery to push
 Row = store.SessionRow
 AnyRow = WorkoutSession | store.SessionRow  # a session just started or set up is an ORM row
-
-
-def live_key(session_id: int) -> str:
-    """Return the live-message key of a session."""
-    return f"ws{session_id}"
 
 
 def state_of(row: AnyRow | store.DueTimer) -> SessionState:
@@ -96,10 +92,14 @@ async def show(
 ) -> Shown:
     """Write what the session's live message shows now (its current state, or `screen`)."""
     shown = screen or session_screen(deps.catalogue, state_of(row), now)
+    seen = None
+    if isinstance(row, store.SessionRow):
+        seen, row.live_row = row.live_row, None  # read before this write: stale after it
+        seen = seen if seen is not None and seen.chat_id == chat_id else None
     written = await live.put(
         session, user_id=row.user_id, chat_id=chat_id, key=live_key(row.id),
         screen=shown.to_json(), lane=lane, now=now, message_id=message_id, adopt=adopt,
-        new_message=new_message,
+        new_message=new_message, seen=seen,
     )  # fmt: skip
     return () if written is None else (written,)
 

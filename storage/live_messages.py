@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, bindparam, case, delete, func, or_, select, tuple_, update
+from sqlalchemy import BigInteger, and_, bindparam, case, delete, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 
@@ -58,6 +58,7 @@ async def put(
     adopt: int | None = None,
     new_message: bool = False,
     once: bool = False,
+    seen: Seen | None = None,
 ) -> Pending | None:
     """Set the screen a live message should show; return it if anything is left to push.
 
@@ -68,7 +69,14 @@ async def put(
     `new_message` moves the screen to a fresh message at the bottom of the chat. An identical
     screen on the same message changes nothing and returns None, and so does any screen
     under a key that already exists when `once` is set (a message sent once, never edited).
+    `seen` is the row as read earlier in this transaction, unlocked: when it is still as seen,
+    the screen is written over it in one statement.
     """
+    if seen is not None and not once:
+        written = await _put_over_seen(session, seen, screen, lane, now, message_id, adopt,
+                                       new_message)  # fmt: skip
+        if written is not None:
+            return written
     row = await _claim_message(session, chat_id, key, message_id, adopt)
     if row is not None and once:
         return None
@@ -86,6 +94,54 @@ async def put(
         return None
     await run(session, _PUT, change[0])
     return change[1]
+
+
+class Seen(NamedTuple):
+    """A live message's row as a put reads it (`SEEN_COLUMNS`): not its owner, claim or
+    timestamps, so fewer values to convert."""
+
+    id: int
+    user_id: int
+    chat_id: int
+    key: str
+    message_id: int | None
+    screen: dict[str, Any]
+    version: int
+    shown_version: int
+    send_from: int
+    due_at: datetime | None
+    unsure_sends: int
+
+
+async def _put_over_seen(
+    session: AsyncSession,
+    seen: Seen,
+    screen: dict[str, Any],
+    lane: int,
+    now: datetime,
+    message_id: int | None,
+    adopt: int | None,
+    new_message: bool,
+) -> Pending | None:
+    """Write a new screen over a row read unlocked, if it is still as seen; None if not done.
+
+    Only the plain case: the screen changes and stays in the row's message. A row changed
+    meanwhile (another screen, a push recorded) fails the guard and put takes the locked way.
+    """
+    if message_id is not None and message_id != seen.message_id:
+        return None  # the message changes hands: _claim_message's work
+    if seen.message_id is None and adopt is not None:
+        return None  # the row lost its message: adopted in the locked way
+    change = _change(seen, screen, lane, now, message_id, new_message)
+    if change is None:
+        return None  # nothing to write, as far as an unlocked read can tell
+    params, pending = change
+    result = await run(session, _PUT_OVER_SEEN, params | {
+        "b_seen_version": seen.version, "b_seen_shown": seen.shown_version,
+        "b_seen_message": seen.message_id, "b_seen_send_from": seen.send_from,
+        "b_seen_unsure": seen.unsure_sends, "b_seen_due": seen.due_at,
+    })  # fmt: skip
+    return pending if result.rowcount == 1 else None
 
 
 @dataclass(frozen=True)
@@ -108,7 +164,9 @@ async def put_many(session: AsyncSession, puts: Sequence[Put], now: datetime) ->
         return []
     pairs = [(p.chat_id, p.key) for p in puts]
     result = await session.execute(
-        select(*_FIELDS).where(tuple_(_TABLE.c.chat_id, _TABLE.c.key).in_(pairs)).with_for_update()
+        select(*SEEN_COLUMNS)
+        .where(tuple_(_TABLE.c.chat_id, _TABLE.c.key).in_(pairs))
+        .with_for_update()
     )
     rows = {(row.chat_id, row.key): row for row in result}
     changes, written = [], []
@@ -214,14 +272,9 @@ def _new_row(dialect: str) -> Any:
 
 
 _TABLE = LiveMessage.__table__
-# What a put reads of a row (not its owner, claim or timestamps: fewer values to convert).
-_FIELDS = tuple(
-    _TABLE.c[name]
-    for name in ("id", "user_id", "chat_id", "key", "message_id", "screen", "version",
-                 "shown_version", "send_from", "due_at", "unsure_sends")
-)  # fmt: skip
+SEEN_COLUMNS = tuple(_TABLE.c[name] for name in Seen._fields)  # what a put reads of a row
 _LOCKED = (
-    select(*_FIELDS)
+    select(*SEEN_COLUMNS)
     .where(_TABLE.c.chat_id == bindparam("b_chat"), _TABLE.c.key == bindparam("b_key"))
     .with_for_update()
 )
@@ -235,6 +288,18 @@ _PUT = (
         unsure_sends=bindparam("b_unsure"),
     )
 )  # fmt: skip
+
+
+# Under READ COMMITTED an UPDATE checks its WHERE again on the row as it is once locked, so the
+# guard holds against any change committed since the unlocked read.
+_PUT_OVER_SEEN = _PUT.where(
+    LiveMessage.version == bindparam("b_seen_version"),
+    LiveMessage.shown_version == bindparam("b_seen_shown"),
+    LiveMessage.message_id.is_not_distinct_from(bindparam("b_seen_message", type_=BigInteger)),
+    LiveMessage.send_from == bindparam("b_seen_send_from"),
+    LiveMessage.unsure_sends == bindparam("b_seen_unsure"),
+    LiveMessage.due_at.is_not_distinct_from(bindparam("b_seen_due", type_=LiveMessage.due_at.type)),
+)
 
 
 def _pending(row: LiveMessage) -> Pending:

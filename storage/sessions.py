@@ -13,13 +13,26 @@ from datetime import datetime
 from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Text, Update, bindparam, cast, delete, insert, select, update
+from sqlalchemy import (
+    String,
+    Text,
+    Update,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.coaching.session import LoggedSet
 from bot.coaching.states import Awaited, Awaiting, Phase, SessionStatus
+from storage import live_messages as live
 from storage.db import frozen_json, run
-from storage.models import SessionSet, User, WorkoutSession
+from storage.models import LiveMessage, SessionSet, User, WorkoutSession
 
 ACTIVE = SessionStatus.ACTIVE
 _SESSIONS = WorkoutSession.__table__
@@ -64,28 +77,51 @@ class SessionRow:
     ended_at: datetime | None
     last_logged_at: datetime | None
     awaiting: str | None  # the member's, as the change found it
+    # The session's live message in the member's chat as read, unlocked (live.put's `seen`);
+    # None once a change has written to it.
+    live_row: live.Seen | None
+
+
+LIVE_KEY = "ws"  # a session's live message is keyed "ws<session id>"
+
+
+def live_key(session_id: int) -> str:
+    """Return the live-message key of a session."""
+    return f"{LIVE_KEY}{session_id}"
 
 
 async def session_snapshot(session: AsyncSession, session_id: int) -> SessionRow | None:
-    """Return a workout session by id as plain values (no ORM object to build and track)."""
+    """Return a workout session by id as plain values (no ORM object to build and track), with
+    its live message as it stands."""
     found = (await run(session, _SNAPSHOT, {"b_id": session_id})).first()
     if found is None:
         return None
-    values = list(found)
+    values = list(found[:_LIVE])
     values[_PLAN] = frozen_json(values[_PLAN])
+    seen = found[_LIVE:]
+    values.append(live.Seen(*seen) if seen[0] is not None else None)
     return SessionRow(*values)
 
 
-_SESSION_COLUMNS = [_SESSIONS.c[name] for name in SessionRow.__slots__[:-1]]  # all but awaiting
+_SESSION_COLUMNS = [_SESSIONS.c[name] for name in SessionRow.__slots__[:-2]]
 _PLAN = SessionRow.__slots__.index("plan")  # read as text: decoded once per distinct plan
+_LIVE = len(SessionRow.__slots__) - 1  # where the live message's columns start
 _SNAPSHOT = (
     select(
         *_SESSION_COLUMNS[:_PLAN],
         cast(_SESSIONS.c.plan, Text),
         *_SESSION_COLUMNS[_PLAN + 1 :],
         User.awaiting,
+        *live.SEEN_COLUMNS,
     )
     .join(User, User.id == WorkoutSession.user_id)
+    .outerjoin(
+        LiveMessage,
+        and_(
+            LiveMessage.chat_id == User.chat_id,
+            LiveMessage.key == literal(LIVE_KEY) + cast(WorkoutSession.id, String),
+        ),
+    )
     .where(WorkoutSession.id == bindparam("b_id"))
 )
 

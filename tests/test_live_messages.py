@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from telegram import Bot
 
 from bot.clock import ManualClock
@@ -123,6 +124,48 @@ async def test_a_late_confirm_does_not_revive_pushes_to_a_chat_that_blocked_the_
         await live.confirm(session, row_id, 1, 10, clock())  # rest 20's record comes late
     row = await stored(db, row_id)
     assert (row.shown_version, row.due_at) == (1, None)
+
+
+async def seen(db: Database, row_id: int) -> live.Seen:
+    """Return a live message's row as a put reads it earlier in its transaction."""
+    async with db.read() as session:
+        found = await session.execute(select(*live.SEEN_COLUMNS).where(LiveMessage.id == row_id))
+    return live.Seen(*found.one())
+
+
+@pytest.mark.usefixtures("member")
+async def test_a_put_over_the_row_as_seen_writes_it_in_one_statement(
+    db: Database, clock: ManualClock
+) -> None:
+    row_id = await put(db, clock, "rest 20", message_id=10)
+    before = await seen(db, row_id)
+    async with db.write() as session:
+        written = await live.put(
+            session, user_id=1, chat_id=1, key="ws1", screen=screen("step 2"), lane=Lane.REPLY,
+            now=clock(), seen=before,
+        )  # fmt: skip
+    assert written is not None and (written.version, written.message_id) == (2, 10)
+    row = await stored(db, row_id)
+    assert (row.screen["text"], row.version, row.message_id) == ("step 2", 2, 10)
+
+
+@pytest.mark.usefixtures("member")
+async def test_a_put_over_a_row_changed_since_it_was_seen_reads_it_again(
+    db: Database, clock: ManualClock
+) -> None:
+    row_id = await put(db, clock, "step 1", new_message=True)
+    before = await seen(db, row_id)  # no message yet: the send is in flight
+    async with db.write() as session:  # the send lands and is recorded meanwhile
+        await live.confirm(session, row_id, 1, 500, clock())
+    async with db.write() as session:
+        written = await live.put(
+            session, user_id=1, chat_id=1, key="ws1", screen=screen("step 2"), lane=Lane.REPLY,
+            now=clock(), seen=before,
+        )  # fmt: skip
+    # Edited into the message sent, not sent as a second message.
+    assert written is not None and (written.version, written.message_id) == (2, 500)
+    row = await stored(db, row_id)
+    assert (row.screen["text"], row.message_id) == ("step 2", 500)
 
 
 @pytest.mark.usefixtures("member")
