@@ -14,7 +14,13 @@ import orjson
 from sqlalchemy import event
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    DisconnectionError,
+    IntegrityError,
+    ProgrammingError,
+)
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -34,6 +40,7 @@ POOL_SIZE = 10
 # Wall-clock seconds a deferred write waits for others to be written with: a crowd's edits are
 # recorded a transaction and a statement at a time, not one each.
 GATHER_FOR = 0.05
+FLUSH_RETRY = 1.0  # seconds before deferred writes the database could not take are tried again
 DEFERRED_LIMIT = 10_000  # queued deferred writes kept through an outage; older ones are dropped
 _WRITE_OPTION = "bandcoach_write"
 
@@ -155,11 +162,15 @@ class Database:
             task.add_done_callback(self._flushing.discard)
 
     async def _flush_quietly(self) -> None:
-        """Flush, keeping the writes queued if the database is away (nothing to report)."""
+        """Flush, keeping the writes queued if the database is away (nothing to report), and
+        trying again FLUSH_RETRY seconds later."""
         try:
             await self.flush_deferred()
-        except Exception as exc:  # they are retried with the next write or flush
+        except Exception as exc:
             logger.debug("Deferred writes wait for the database: %s", exc)
+            if self._flush is None and self._deferred:
+                loop = asyncio.get_running_loop()
+                self._flush = loop.call_later(FLUSH_RETRY, self._start_flush)
 
     async def flush_deferred(self) -> None:
         """Write every queued deferred write now, in one transaction."""
@@ -185,14 +196,15 @@ class Database:
             failing: DeferredWrite | None = None  # the write running, should it fail
             try:
                 async with self.write() as session:
+                    await session.connection()  # begun: waiting for a lock is no write's fault
                     for write, queued in items.items():
                         failing = write
                         await write(session, queued)
                     failing = None
                 return
-            except DBAPIError as exc:
-                if failing is None or exc.connection_invalidated:
-                    raise  # not one write's doing (the database is away): all are kept
+            except Exception as exc:
+                if failing is None or not _would_fail_again(exc):
+                    raise  # the database is away or busy, or a deadlock: all are kept
                 logger.warning("A deferred write failed and was dropped: %r", exc)
                 del items[failing]
 
@@ -209,6 +221,19 @@ class Database:
             self._flush.cancel()
             self._flush = None
         await self.engine.dispose()
+
+
+def _would_fail_again(exc: Exception) -> bool:
+    """Return whether a write's failure lies in the write itself (its data, its SQL), not in
+    the database's state (away, locked, a deadlock, a timeout), so a retry would fail too."""
+    if isinstance(exc, OSError | TimeoutError):
+        return False
+    if not isinstance(exc, DBAPIError):
+        return True  # e.g. a value no column type accepts
+    if isinstance(exc, IntegrityError | DataError | ProgrammingError):
+        return True
+    state = str(getattr(exc.orig, "sqlstate", None) or "")
+    return state[:2] in ("22", "23", "42")  # PostgreSQL's data, integrity and SQL classes
 
 
 async def run(

@@ -13,7 +13,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import BigInteger, and_, bindparam, case, delete, func, or_, select, tuple_, update
+from sqlalchemy import (
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    not_,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 
@@ -125,8 +136,9 @@ async def _put_over_seen(
 ) -> Pending | None:
     """Write a new screen over a row read unlocked, if it is still as seen; None if not done.
 
-    Only the plain case: the screen changes and stays in the row's message. A row changed
-    meanwhile (another screen, a push recorded) fails the guard and put takes the locked way.
+    Only the plain case: the screen changes, in the row's message or in a new one. A row
+    changed meanwhile (another screen, a push recorded, a new key) fails the guard and put
+    takes the locked way.
     """
     if message_id is not None and message_id != seen.message_id:
         return None  # the message changes hands: _claim_message's work
@@ -136,11 +148,8 @@ async def _put_over_seen(
     if change is None:
         return None  # nothing to write, as far as an unlocked read can tell
     params, pending = change
-    result = await run(session, _PUT_OVER_SEEN, params | {
-        "b_seen_version": seen.version, "b_seen_shown": seen.shown_version,
-        "b_seen_message": seen.message_id, "b_seen_send_from": seen.send_from,
-        "b_seen_unsure": seen.unsure_sends, "b_seen_due": seen.due_at,
-    })  # fmt: skip
+    guard = {f"b_seen_{name}": getattr(seen, name) for name in _GUARDED}
+    result = await run(session, _PUT_OVER_SEEN, params | guard)
     return pending if result.rowcount == 1 else None
 
 
@@ -166,6 +175,7 @@ async def put_many(session: AsyncSession, puts: Sequence[Put], now: datetime) ->
     result = await session.execute(
         select(*SEEN_COLUMNS)
         .where(tuple_(_TABLE.c.chat_id, _TABLE.c.key).in_(pairs))
+        .order_by(_TABLE.c.id)  # locked by row, as confirm_many goes: no lock cycles
         .with_for_update()
     )
     rows = {(row.chat_id, row.key): row for row in result}
@@ -292,14 +302,12 @@ _PUT = (
 
 # Under READ COMMITTED an UPDATE checks its WHERE again on the row as it is once locked, so the
 # guard holds against any change committed since the unlocked read.
-_PUT_OVER_SEEN = _PUT.where(
-    LiveMessage.version == bindparam("b_seen_version"),
-    LiveMessage.shown_version == bindparam("b_seen_shown"),
-    LiveMessage.message_id.is_not_distinct_from(bindparam("b_seen_message", type_=BigInteger)),
-    LiveMessage.send_from == bindparam("b_seen_send_from"),
-    LiveMessage.unsure_sends == bindparam("b_seen_unsure"),
-    LiveMessage.due_at.is_not_distinct_from(bindparam("b_seen_due", type_=LiveMessage.due_at.type)),
-)
+_GUARDED = ("key", "chat_id", "version", "shown_version", "message_id", "send_from",
+            "unsure_sends", "due_at")  # fmt: skip
+_PUT_OVER_SEEN = _PUT.where(*(
+    _TABLE.c[name].is_not_distinct_from(bindparam(f"b_seen_{name}", type_=_TABLE.c[name].type))
+    for name in _GUARDED
+))  # fmt: skip
 
 
 def _pending(row: LiveMessage) -> Pending:
@@ -395,9 +403,15 @@ _CURRENT = and_(_NEWER, LiveMessage.send_from <= _VERSION)  # ... and for the cu
 # A newer screen nobody pushes any more (the chat blocked the bot, the push was given up): a
 # record arriving late must not start pushing it again.
 _GIVEN_UP = and_(LiveMessage.due_at.is_(None), LiveMessage.version != LiveMessage.shown_version)
+# The row's screen is being sent as a new message (another process may hold that claim), and
+# this record is of a push to an earlier message: the claim and its lease stay as they are.
+_SEND_CLAIMED = and_(
+    not_(_CURRENT), LiveMessage.claimed_until.is_not(None), LiveMessage.claimed_until > _NOW
+)
 # Record a push Telegram made. One newer than any confirmed is shown: done unless a newer
 # screen waits. One older than a confirmed push landed after it (two pushes crossed): the
-# row is pushed again so the newest screen ends up on top. Either way the row is free.
+# row is pushed again so the newest screen ends up on top. Either way the row is free,
+# unless a new message is being sent for it.
 _CONFIRM = (
     update(LiveMessage)
     .where(LiveMessage.id == bindparam("b_id"), LiveMessage.shown_version != _VERSION)
@@ -410,12 +424,13 @@ _CONFIRM = (
         due_at=case(
             (and_(_NEWER, LiveMessage.version == _VERSION), None),
             (_GIVEN_UP, None),
+            (_SEND_CLAIMED, LiveMessage.due_at),
             else_=_NOW,
         ),
         attempts=case((_NEWER, 0), else_=LiveMessage.attempts),
         unsure_sends=case((_CURRENT, 0), else_=LiveMessage.unsure_sends),
-        owner=None,
-        claimed_until=None,
+        owner=case((_SEND_CLAIMED, LiveMessage.owner), else_=None),
+        claimed_until=case((_SEND_CLAIMED, LiveMessage.claimed_until), else_=None),
     )
 )
 
@@ -425,9 +440,10 @@ async def confirm(
 ) -> None:
     """Record that Telegram shows `version` in `message_id`; done unless a newer screen waits.
 
-    A newer screen written meanwhile is due at once, for whichever process is free. If a newer
-    version was confirmed first (two pushes crossed), the older one landed last: the row is
-    pushed again so the newest screen ends up on top.
+    A newer screen written meanwhile is due at once, for whichever process is free (unless
+    its push was given up, or a process is sending it as a new message). If a newer version
+    was confirmed first (two pushes crossed), the older one landed last: the row is pushed
+    again so the newest screen ends up on top.
     """
     await confirm_many(session, [Confirmed(row_id, version, message_id, now)])
 
@@ -447,9 +463,9 @@ async def confirm_many(session: AsyncSession, confirmed: Sequence[Confirmed]) ->
     A row's last push in the batch is the one Telegram shows, so only that one is recorded.
     """
     last = {c.row_id: c for c in confirmed}
-    params = [
+    params = [  # by row, as every statement locking several rows goes: no lock cycles
         {"b_id": c.row_id, "b_version": c.version, "b_message": c.message_id, "b_now": c.at}
-        for c in last.values()
+        for _, c in sorted(last.items())
     ]
     await run(session, _CONFIRM, params[0] if len(params) == 1 else params)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from telegram import Bot
 
 from bot.clock import ManualClock
@@ -126,6 +126,16 @@ async def test_a_late_confirm_does_not_revive_pushes_to_a_chat_that_blocked_the_
     assert (row.shown_version, row.due_at) == (1, None)
 
 
+def record(statements: list[str]) -> Any:
+    """Return an engine listener that keeps each statement run, BEGIN and COMMIT aside."""
+
+    def listener(*args: Any) -> None:
+        if args[2].split()[0] not in ("BEGIN", "COMMIT"):
+            statements.append(args[2])
+
+    return listener
+
+
 async def seen(db: Database, row_id: int) -> live.Seen:
     """Return a live message's row as a put reads it earlier in its transaction."""
     async with db.read() as session:
@@ -139,12 +149,15 @@ async def test_a_put_over_the_row_as_seen_writes_it_in_one_statement(
 ) -> None:
     row_id = await put(db, clock, "rest 20", message_id=10)
     before = await seen(db, row_id)
+    statements: list[str] = []
+    event.listen(db.engine.sync_engine, "before_cursor_execute", record(statements))
     async with db.write() as session:
         written = await live.put(
             session, user_id=1, chat_id=1, key="ws1", screen=screen("step 2"), lane=Lane.REPLY,
             now=clock(), seen=before,
         )  # fmt: skip
     assert written is not None and (written.version, written.message_id) == (2, 10)
+    assert [s.split()[0] for s in statements] == ["UPDATE"]  # not read again
     row = await stored(db, row_id)
     assert (row.screen["text"], row.version, row.message_id) == ("step 2", 2, 10)
 
@@ -166,6 +179,20 @@ async def test_a_put_over_a_row_changed_since_it_was_seen_reads_it_again(
     assert written is not None and (written.version, written.message_id) == (2, 500)
     row = await stored(db, row_id)
     assert (row.screen["text"], row.message_id) == ("step 2", 500)
+
+
+@pytest.mark.usefixtures("member")
+async def test_a_late_confirm_leaves_a_send_claimed_by_another_process_alone(
+    db: Database, clock: ManualClock
+) -> None:
+    row_id = await put(db, clock, "rest 20", message_id=10)
+    await put(db, clock, "8 logged", new_message=True)  # the next screen goes below
+    async with db.write() as session:
+        assert await live.claim_send(session, row_id, 2, "process-b", clock())
+    async with db.write() as session:  # process A's edit of "rest 20" is recorded late
+        await live.confirm(session, row_id, 1, 10, clock())
+    async with db.write() as session:  # B is still sending: nobody else may
+        assert not await live.claim_send(session, row_id, 2, "process-c", clock())
 
 
 @pytest.mark.usefixtures("member")

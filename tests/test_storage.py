@@ -320,7 +320,7 @@ async def test_a_deferred_write_that_fails_is_dropped_and_the_others_are_written
 
     async def broken(session: Any, items: list[object]) -> None:
         tried.extend(items)
-        await session.execute(text("UPDATE no_such_table SET x = 1"))
+        await session.execute(update(User).where(User.id == 1).values(chat_id=None))
 
     async def rename(session: Any, items: list[str]) -> None:
         await session.execute(update(User).where(User.id == 1).values(first_name=items[-1]))
@@ -333,3 +333,23 @@ async def test_a_deferred_write_that_fails_is_dropped_and_the_others_are_written
     async with db.read() as session:
         assert await session.scalar(select(User.first_name).where(User.id == 1)) == "Sam Jr"
     assert tried == ["bad"]
+
+
+async def test_deferred_writes_the_database_could_not_take_are_kept_for_the_next_flush(
+    db: Database,
+) -> None:
+    await make_user(db)
+    busy = [True]
+
+    async def rename(session: Any, items: list[str]) -> None:
+        if busy[0]:  # as a lock wait that ran out, or a deadlock, would end it
+            raise OperationalError("UPDATE users", {}, Exception("database is locked"))
+        await session.execute(update(User).where(User.id == 1).values(first_name=items[-1]))
+
+    db.defer(rename, "Alex")
+    with pytest.raises(OperationalError):
+        await db.flush_deferred()
+    busy[0] = False
+    await db.flush_deferred()
+    async with db.read() as session:
+        assert await session.scalar(select(User.first_name).where(User.id == 1)) == "Alex"

@@ -81,7 +81,8 @@ class Pusher:
                             rows = await live.pending(session, [row_id])
                         row = rows[0] if rows else None
                         if row is not None and row.version <= self._shown.get(row_id, 0):
-                            break  # shown already; its record is on the way (Database.defer)
+                            self._shown_already(row)
+                            break
                     if row is None or not await self._push(row):
                         break
         finally:
@@ -89,6 +90,13 @@ class Pusher:
             if not self._users[row_id]:
                 del self._users[row_id], self._locks[row_id]
                 self._known.pop(row_id, None)
+
+    def _shown_already(self, row: live.Pending) -> None:
+        """Queue the record of an edit this process made of a row that still waits for it (the
+        record is queued still, or was dropped): recorded twice, it changes nothing."""
+        if row.message_id is not None:
+            confirmed = live.Confirmed(row.id, row.version, row.message_id, self.clock())
+            self.db.defer(live.confirm_many, confirmed)
 
     async def _push(self, row: live.Pending) -> bool:
         """Send or edit one screen and record the outcome; True if Telegram shows it."""

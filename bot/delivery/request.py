@@ -20,9 +20,9 @@ class _JsonBodies(httpx.AsyncClient):
     def __init__(self, **kwargs: Any) -> None:
         """Create the client (httpx.AsyncClient's arguments)."""
         self._direct: httpx.AsyncBaseTransport | None = None
-        if _no_proxy(kwargs):
+        if _plain(kwargs):
             self._direct = kwargs.get("transport") or httpx.AsyncHTTPTransport(
-                limits=kwargs.get("limits", httpx.Limits()),
+                limits=kwargs["limits"],
                 http1=kwargs.get("http1", True),
                 http2=kwargs.get("http2", False),
             )
@@ -80,12 +80,16 @@ class _JsonBodies(httpx.AsyncClient):
         return response
 
 
-def _no_proxy(kwargs: dict[str, Any]) -> bool:
-    """Return whether a client built with these arguments sends every call to its transport:
-    no proxy given, none in the environment, no transports mounted per URL."""
-    if kwargs.get("proxy") or kwargs.get("mounts"):
+# The client arguments PTB gives (any others, such as TLS settings, leave calls to the client).
+PLAIN_ARGUMENTS = {"timeout", "proxy", "limits", "transport", "http1", "http2"}
+
+
+def _plain(kwargs: dict[str, Any]) -> bool:
+    """Return whether a client built with these arguments sends every call to one transport
+    of PTB's making or the caller's: no proxy given or in the environment, no other options."""
+    if kwargs.keys() - PLAIN_ARGUMENTS or "limits" not in kwargs or kwargs.get("proxy"):
         return False
-    return not (kwargs.get("trust_env", True) and urllib.request.getproxies())
+    return not urllib.request.getproxies()
 
 
 class BotRequest(HTTPXRequest):
