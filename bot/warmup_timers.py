@@ -107,7 +107,7 @@ async def _advance(
 async def _advance_alone(deps: BotData, session_id: int, chat_id: int, now: datetime) -> Shown:
     """Advance one countdown, read afresh, in a transaction of its own."""
     async with deps.db.write() as session:
-        row = await store.session_snapshot(session, session_id)
+        row = await store.session_snapshot(session, session_id, fresh=True)
         if row is None or row.timer_due_at is None or row.timer_due_at > now:
             return ()
         return await _advance(session, deps, row, chat_id, now)

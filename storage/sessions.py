@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any, NamedTuple
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import (
     String,
@@ -90,30 +91,49 @@ def live_key(session_id: int) -> str:
     return f"{LIVE_KEY}{session_id}"
 
 
-async def session_snapshot(session: AsyncSession, session_id: int) -> SessionRow | None:
+async def session_snapshot(
+    session: AsyncSession, session_id: int, *, fresh: bool = False
+) -> SessionRow | None:
     """Return a workout session by id as plain values (no ORM object to build and track), with
-    its live message as it stands."""
+    its live message as it stands; `fresh` reads its plan again, too."""
     found = (await run(session, _SNAPSHOT, {"b_id": session_id})).first()
     if found is None:
         return None
-    values = list(found[:_LIVE])
-    values[_PLAN] = frozen_json(values[_PLAN])
+    values: list[Any] = list(found[:_LIVE])
+    values.insert(_PLAN, await plan_of(session, session_id, fresh=fresh))
     seen = found[_LIVE:]
     values.append(live.Seen(*seen) if seen[0] is not None else None)
     return SessionRow(*values)
 
 
-_SESSION_COLUMNS = [_SESSIONS.c[name] for name in SessionRow.__slots__[:-2]]
-_PLAN = SessionRow.__slots__.index("plan")  # read as text: decoded once per distinct plan
-_LIVE = len(SessionRow.__slots__) - 1  # where the live message's columns start
+# Sessions whose plan this process keeps, per database. A plan never changes once its
+# session starts and a database never reuses a session id, so a kept plan stays right
+# whatever other processes do: a tap does not fetch its several KB (kept out of line on
+# PostgreSQL) again.
+PLANS_KEPT = 4096
+_PLANS: WeakKeyDictionary[object, dict[int, dict[str, Any]]] = WeakKeyDictionary()
+
+
+async def plan_of(session: AsyncSession, session_id: int, *, fresh: bool = False) -> dict[str, Any]:
+    """Return a session's plan, read once per process unless `fresh` (shared: never change it
+    in place)."""
+    kept = _PLANS.setdefault(session.get_bind(), {})
+    plan = None if fresh else kept.get(session_id)
+    if plan is None:
+        text = (await run(session, _PLAN_OF, {"b_id": session_id})).scalar_one()
+        if len(kept) >= PLANS_KEPT:
+            del kept[next(iter(kept))]  # the oldest kept
+        plan = kept[session_id] = frozen_json(text)
+    return plan
+
+
+_PLAN = SessionRow.__slots__.index("plan")
+_SESSION_COLUMNS = [
+    _SESSIONS.c[name] for name in SessionRow.__slots__[:-2] if name != "plan"
+]  # all but the plan, the awaited input and the live message
+_LIVE = len(_SESSION_COLUMNS) + 1  # where the live message's columns start
 _SNAPSHOT = (
-    select(
-        *_SESSION_COLUMNS[:_PLAN],
-        cast(_SESSIONS.c.plan, Text),
-        *_SESSION_COLUMNS[_PLAN + 1 :],
-        User.awaiting,
-        *live.SEEN_COLUMNS,
-    )
+    select(*_SESSION_COLUMNS, User.awaiting, *live.SEEN_COLUMNS)
     .join(User, User.id == WorkoutSession.user_id)
     .outerjoin(
         LiveMessage,
@@ -124,6 +144,7 @@ _SNAPSHOT = (
     )
     .where(WorkoutSession.id == bindparam("b_id"))
 )
+_PLAN_OF = select(cast(_SESSIONS.c.plan, Text)).where(_SESSIONS.c.id == bindparam("b_id"))
 
 
 async def active_session(session: AsyncSession, user_id: int) -> WorkoutSession | None:

@@ -175,7 +175,9 @@ def only_record(caplog: pytest.LogCaptureFixture, needle: str) -> logging.LogRec
 
 
 async def rows_of(db: Database, user_ids: Sequence[int]) -> dict[str, list[tuple[Any, ...]]]:
-    """Return every row these members own, table by table, in a stable order."""
+    """Return every row these members own, table by table, in a stable order, once every
+    edit's record in flight is written (Database.defer writes them a moment later)."""
+    await db.flush_deferred()
     ids = list(user_ids)
     sessions = select(WorkoutSession.id).where(WorkoutSession.user_id.in_(ids))
     queries = {

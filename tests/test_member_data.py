@@ -553,6 +553,7 @@ async def test_deleting_a_member_deletes_the_coach_alerts_about_them_and_keeps_t
         await check_in(coach, 6, "Knees")
         own = (await current(db, coach.user_id)).id
         assert c.pain_alert("Casey", 6, ["knees"]) in [msg.text for msg in coach.messages()]
+        await application.bot_data.delivery.settle()  # every edit recorded (Database.defer)
         before = await rows_of(db, [coach.user_id])
         keys = {row[LIVE_KEY] for row in before["live_messages"]}
         about_member = {f"{c.PAIN_ALERT}{sid}", f"{c.WORSE_ALERT}{sid}"}

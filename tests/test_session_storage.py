@@ -4,29 +4,33 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import event
 
 from bot.coaching.catalogue import load_catalogue
-from bot.coaching.session import build_plan
+from bot.coaching.session import Plan, build_plan
 from storage import repositories as repo
 from storage import sessions as store
 from storage.db import Database
+from storage.migrate import upgrade
 from tests.conftest import make_user
 
 T0 = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 PLAN = build_plan(load_catalogue(), "upper", 2, "green")
 
 
-async def start(db: Database, user_id: int = 1) -> int:
-    """Register a user and start an upper-body session; return its id."""
+async def start(db: Database, user_id: int = 1, plan: Plan = PLAN) -> int:
+    """Register a user and start a session of `plan` (by default upper body); return its id."""
     await make_user(db, user_id)
     async with db.write() as session:
         row = await store.create_session(
             session,
             user_id=user_id,
-            routine_key="upper",
-            rounds=2,
-            band="green",
-            plan=PLAN.to_json(),
+            routine_key=plan.routine,
+            rounds=plan.rounds,
+            band=plan.band,
+            plan=plan.to_json(),
             now=T0,
         )
         assert row is not None
@@ -146,3 +150,25 @@ async def test_clearing_awaiting_leaves_other_features_alone(db: Database) -> No
             assert user is not None
             await session.refresh(user)
             assert user.awaiting == expected
+
+
+async def test_a_sessions_plan_is_read_once_per_database(db: Database, tmp_path: Path) -> None:
+    other = Database(f"sqlite+aiosqlite:///{tmp_path / 'other.sqlite3'}")
+    await upgrade(other)
+    lower = build_plan(load_catalogue(), "lower", 3, "yellow")
+    try:
+        ids = await start(db), await start(other, plan=lower)
+        assert ids == (1, 1)  # the same id in two databases
+        reads: list[str] = []
+        event.listen(db.engine.sync_engine, "before_cursor_execute",
+                     lambda *args: reads.append(args[2]))  # fmt: skip
+        for _ in range(2):
+            async with db.read() as session:
+                row = await store.session_snapshot(session, 1)
+            assert row is not None and row.plan == PLAN.to_json()
+        assert sum(sql.startswith("SELECT CAST(") for sql in reads) == 1  # the plan, once
+        async with other.read() as session:
+            row = await store.session_snapshot(session, 1)
+        assert row is not None and row.plan == lower.to_json()
+    finally:
+        await other.dispose()
