@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import sys
@@ -47,6 +48,7 @@ async def run(args: argparse.Namespace) -> Report:
     with tempfile.TemporaryDirectory(prefix="bandcoach-bench-") as folder:
         for backend in args.backend or BACKENDS:
             for name, bench in chosen:
+                gc.collect()  # what the benchmark before left behind is not this one's
                 started = time.perf_counter()
                 await bench(report, backend, Path(folder))
                 took = time.perf_counter() - started
