@@ -151,11 +151,7 @@ async def test_a_put_over_the_row_as_seen_writes_it_in_one_statement(
     before = await seen(db, row_id)
     statements: list[str] = []
     event.listen(db.engine.sync_engine, "before_cursor_execute", record(statements))
-    async with db.write() as session:
-        written = await live.put(
-            session, user_id=1, chat_id=1, key="ws1", screen=screen("step 2"), lane=Lane.REPLY,
-            now=clock(), seen=before,
-        )  # fmt: skip
+    written = await write(db, clock, "step 2", seen=before)
     assert written is not None and (written.version, written.message_id) == (2, 10)
     assert [s.split()[0] for s in statements] == ["UPDATE"]  # not read again
     row = await stored(db, row_id)
@@ -170,11 +166,7 @@ async def test_a_put_over_a_row_changed_since_it_was_seen_reads_it_again(
     before = await seen(db, row_id)  # no message yet: the send is in flight
     async with db.write() as session:  # the send lands and is recorded meanwhile
         await live.confirm(session, row_id, 1, 500, clock())
-    async with db.write() as session:
-        written = await live.put(
-            session, user_id=1, chat_id=1, key="ws1", screen=screen("step 2"), lane=Lane.REPLY,
-            now=clock(), seen=before,
-        )  # fmt: skip
+    written = await write(db, clock, "step 2", seen=before)
     # Edited into the message sent, not sent as a second message.
     assert written is not None and (written.version, written.message_id) == (2, 500)
     row = await stored(db, row_id)
