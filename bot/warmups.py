@@ -48,7 +48,6 @@ from storage import reminders as followups
 from storage import repositories as repo
 from storage import sessions as store
 from storage.models import WorkoutSession
-from storage.sessions import live_key
 
 REFUSALS: dict[Refusal, str] = {
     Refusal.UNKNOWN: t.BAD_BUTTON,
@@ -95,9 +94,8 @@ async def show(
     seen = None
     if isinstance(row, store.SessionRow):
         seen, row.live_row = row.live_row, None  # read before this write: stale after it
-        seen = seen if seen is not None and seen.chat_id == chat_id else None
     written = await live.put(
-        session, user_id=row.user_id, chat_id=chat_id, key=live_key(row.id),
+        session, user_id=row.user_id, chat_id=chat_id, key=store.live_key(row.id),
         screen=shown.to_json(), lane=lane, now=now, message_id=message_id, adopt=adopt,
         new_message=new_message, seen=seen,
     )  # fmt: skip

@@ -91,11 +91,11 @@ class Database:
         kwargs: dict[str, Any] = {
             "echo": echo, "json_serializer": to_json, "json_deserializer": orjson.loads,
         }  # fmt: skip
-        if not self.is_sqlite:
-            kwargs.update(pool_size=pool_size, max_overflow=0)
         if self.is_sqlite:  # SQLite runs on the loop's thread; busy waits are asyncio sleeps
             args, options = SQLiteDialect_aiosqlite().create_connect_args(make_url(url))
             kwargs["async_creator"] = inline_creator(args, options, busy_timeout)
+        else:
+            kwargs.update(pool_size=pool_size, max_overflow=0)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             _tune_sqlite(self.engine)

@@ -80,10 +80,10 @@ async def put(
     `new_message` moves the screen to a fresh message at the bottom of the chat. An identical
     screen on the same message changes nothing and returns None, and so does any screen
     under a key that already exists when `once` is set (a message sent once, never edited).
-    `seen` is the row as read earlier in this transaction, unlocked: when it is still as seen,
-    the screen is written over it in one statement.
+    `seen` is this key's row as read earlier in this transaction, unlocked: when it is still
+    as seen, the screen is written over it in one statement.
     """
-    if seen is not None and not once:
+    if seen is not None and not once and (seen.chat_id, seen.key) == (chat_id, key):
         written = await _put_over_seen(session, seen, screen, lane, now, message_id, adopt,
                                        new_message)  # fmt: skip
         if written is not None:

@@ -81,7 +81,8 @@ class Pusher:
                             rows = await live.pending(session, [row_id])
                         row = rows[0] if rows else None
                         if row is not None and row.version <= self._shown.get(row_id, 0):
-                            self._shown_already(row)
+                            # Edited in already; its record is queued still, or was dropped.
+                            self._record_edit(row, self.clock())
                             break
                     if row is None or not await self._push(row):
                         break
@@ -91,12 +92,14 @@ class Pusher:
                 del self._users[row_id], self._locks[row_id]
                 self._known.pop(row_id, None)
 
-    def _shown_already(self, row: live.Pending) -> None:
-        """Queue the record of an edit this process made of a row that still waits for it (the
-        record is queued still, or was dropped): recorded twice, it changes nothing."""
+    def _record_edit(self, row: live.Pending, now: datetime) -> None:
+        """Queue the record that Telegram shows the row's screen in its message. Repeating an
+        edit is harmless, so it waits to be written with the others of the next moment (one
+        transaction for many); recorded twice, it changes nothing."""
         if row.message_id is not None:
-            confirmed = live.Confirmed(row.id, row.version, row.message_id, self.clock())
+            confirmed = live.Confirmed(row.id, row.version, row.message_id, now)
             self.db.defer(live.confirm_many, confirmed)
+            _remember(self._shown, row.id, row.version)
 
     async def _push(self, row: live.Pending) -> bool:
         """Send or edit one screen and record the outcome; True if Telegram shows it."""
@@ -126,12 +129,7 @@ class Pusher:
         now = self.clock()
         gone = False
         if result.kind is Kind.SHOWN and row.message_id is not None:
-            # An edit: repeating one is harmless, so its record waits to be written with the
-            # others of the next moment (one transaction for many). A new message's id is
-            # stored at once.
-            confirmed = live.Confirmed(row.id, row.version, row.message_id, now)
-            self.db.defer(live.confirm_many, confirmed)
-            _remember(self._shown, row.id, row.version)
+            self._record_edit(row, now)  # an edit; a new message's id is stored at once
             return False
         async with self.db.write() as session:
             if result.kind is Kind.SHOWN:
